@@ -1,0 +1,70 @@
+# Two commands do everything on a fresh clone:
+#   make synth   set up, then synthesize the whole example organization into cdk.out
+#   make test    set up, then run linters, type checks and the full test suite
+# Select your own organization with CONFIG=path/to/org.yaml (see README).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(abspath $(VENV))/bin
+CDK    := $(abspath node_modules/.bin/cdk)
+
+# Node.js 24 from the virtualenv (the system Node may be end-of-life); no AWS calls:
+# no credentials from instance metadata, no CLI notices, version check or telemetry.
+export PATH := $(BIN):$(PATH)
+export AWS_EC2_METADATA_DISABLED := true
+export CDK_DISABLE_VERSION_CHECK := true
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := true
+
+CONFIG_CONTEXT := $(if $(CONFIG),-c config=$(abspath $(CONFIG)))
+CONFIG_ARG     := $(if $(CONFIG),--config $(abspath $(CONFIG)))
+
+.PHONY: setup setup-dev synth test lint snapshot-update bench lock clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip==25.3
+
+$(VENV)/.runtime: $(VENV)/bin/python requirements.txt constraints.txt
+	$(VENV)/bin/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json $(VENV)/.runtime
+	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.runtime node_modules/.installed
+setup-dev: setup $(VENV)/.dev
+
+synth: setup
+	rm -rf cdk.out
+	$(CDK) synth --quiet --no-notices $(CONFIG_CONTEXT)
+	$(BIN)/python -m analysis.assembly cdk.out $(CONFIG_ARG)
+
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: setup-dev lint
+	$(BIN)/python -m pytest
+
+snapshot-update: setup-dev
+	$(BIN)/python -m pytest tests/gates -k snapshot --snapshot-update
+
+bench: setup-dev
+	$(BIN)/python tools/bench.py
+
+# Re-pin every package after changing requirements*.txt (read the snapshot diff after).
+lock: $(VENV)/bin/python
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -r requirements-dev.txt
+	( sed -n '1,2p' constraints.txt; .lock-venv/bin/python -m pip freeze ) > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf .lock-venv
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""CDK entry point: load and validate the config, build the stacks, synthesize.
+
+The config file comes from the context value ``config`` (``cdk synth -c config=org.yaml``)
+or the ORG_CONFIG environment variable; without either, the embedded example
+organization is used. An invalid config stops here, before anything is written.
+"""
+
+import os
+import sys
+
+import aws_cdk as cdk
+
+from org_config import ConfigError, load_config
+from stacks.organization_app import build_organization
+
+
+def main() -> None:
+    app = cdk.App()
+    config_path = app.node.try_get_context("config") or os.environ.get("ORG_CONFIG") or None
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        sys.exit(f"config error: {error}")
+    build_organization(app, config)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,400 @@
+"""Typed model of the organization the app synthesizes.
+
+Every field a stack reads is declared here, validated once, and frozen. A rule that
+spans fields (unique ids, OU parents, CIDR overlaps) lives in a model validator that
+raises ``ValueError("<field path>: <rule>")`` so the loader can print one line that
+names the field and the rule.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Commercial AWS regions a config may name. A region outside this list is a typo or a
+# partition (China, GovCloud) whose ARNs and service principals the stacks do not model.
+KNOWN_REGIONS: frozenset[str] = frozenset(
+    {
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-7",
+        "ca-central-1",
+        "ca-west-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+    }
+)
+
+ROOT_OU = "Root"
+
+_NAME = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+
+
+class AccountRole(str, Enum):
+    """What an account is for; stacks are placed by role, never by hard-coded id."""
+
+    MANAGEMENT = "management"
+    LOG_ARCHIVE = "log-archive"
+    AUDIT = "audit"
+    NETWORK = "network"
+    SHARED_SERVICES = "shared-services"
+    WORKLOAD_PROD = "workload-prod"
+    WORKLOAD_NONPROD = "workload-nonprod"
+    SANDBOX = "sandbox"
+
+
+# Roles the stacks need exactly one account for. Sandbox accounts may be many or none.
+REQUIRED_ROLES: tuple[AccountRole, ...] = (
+    AccountRole.MANAGEMENT,
+    AccountRole.LOG_ARCHIVE,
+    AccountRole.AUDIT,
+    AccountRole.NETWORK,
+    AccountRole.SHARED_SERVICES,
+    AccountRole.WORKLOAD_PROD,
+    AccountRole.WORKLOAD_NONPROD,
+)
+
+
+class _Model(BaseModel):
+    # Unknown keys are errors (a misspelt key must not be silently ignored); no type
+    # coercion beyond JSON's (the loader validates YAML through its JSON form); models are
+    # immutable once validated.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Account(_Model):
+    name: Annotated[str, Field(pattern=_NAME)]
+    id: str
+    email: str
+    role: AccountRole
+    ou: str  # the OU the account sits in; "Root" only for the management account
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _role_from_text(cls, value: object) -> object:
+        # A friendlier message than the generic enum error, listing the roles.
+        if isinstance(value, str):
+            try:
+                return AccountRole(value)
+            except ValueError:
+                allowed = ", ".join(r.value for r in AccountRole)
+                raise ValueError(f"unknown account role '{value}' (allowed: {allowed})") from None
+        return value
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _twelve_digits(cls, value: object) -> object:
+        if not isinstance(value, str):
+            # YAML reads unquoted digits as a number and drops leading zeros.
+            raise ValueError("account id must be a quoted string of exactly 12 digits")
+        if not re.fullmatch(r"\d{12}", value):
+            raise ValueError(f"account id must be exactly 12 digits (got '{value}')")
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        if not _EMAIL.fullmatch(value):
+            raise ValueError(f"not a valid email address: '{value}'")
+        return value
+
+
+class OrganizationalUnit(_Model):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,62}$")]
+    parent: str = ROOT_OU
+
+
+class ScpLimits(_Model):
+    """Service control policy quotas. AWS has documented 5,120 characters and 5 policies
+    per target; some sources report 10,240 and 10 since May 2026, so both are settings."""
+
+    max_policy_characters: Annotated[int, Field(ge=1, le=1_000_000)] = 5120
+    max_policies_per_target: Annotated[int, Field(ge=1, le=100)] = 5
+
+
+class Organization(_Model):
+    id: Annotated[str, Field(pattern=r"^o-[a-z0-9]{10,32}$")]
+    # Prefix of every deterministic physical name (buckets, aliases, roles), so names
+    # never collide with another organization's in the global S3 namespace.
+    name_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")]
+    organizational_units: tuple[OrganizationalUnit, ...]
+    # Creating accounts with AWS::Organizations::Account is a one-way door (closing an
+    # account takes 90 days), so existing accounts are referenced by id unless this is on.
+    create_accounts: bool = False
+    scp_limits: ScpLimits = ScpLimits()
+
+
+class Regions(_Model):
+    home: str
+    dr: str
+    # Regions the guardrails allow; the home and DR regions must be among them.
+    allowed: tuple[str, ...]
+
+    @field_validator("home", "dr")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in KNOWN_REGIONS:
+            raise ValueError(f"unknown AWS region '{value}'")
+        return value
+
+    @field_validator("allowed")
+    @classmethod
+    def _all_known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for region in value:
+            if region not in KNOWN_REGIONS:
+                raise ValueError(f"unknown AWS region '{region}'")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a region twice")
+        return value
+
+    @model_validator(mode="after")
+    def _home_and_dr(self) -> Regions:
+        if self.dr == self.home:
+            raise ValueError(f"regions.dr: must differ from regions.home (both are '{self.home}')")
+        for field, region in (("home", self.home), ("dr", self.dr)):
+            if region not in self.allowed:
+                raise ValueError(f"regions.{field}: '{region}' is not in regions.allowed")
+        return self
+
+
+def _parse_network(value: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as err:
+        raise ValueError(f"not a valid IPv4 CIDR block '{value}' ({err})") from None
+
+
+class Vpc(_Model):
+    account: str  # account name
+    region: str
+    cidr: str
+    segment: Literal["prod", "nonprod", "shared", "inspection", "egress"]
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        network = _parse_network(value)
+        if not 16 <= network.prefixlen <= 28:
+            raise ValueError(f"VPC CIDR must be /16 to /28 (got /{network.prefixlen})")
+        return value
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.cidr)
+
+
+class Network(_Model):
+    """The CIDR plan. Every VPC block and every on-premises block is disjoint, so any two
+    networks can be routed to each other through the Transit Gateway later."""
+
+    supernet: str
+    vpcs: dict[Annotated[str, Field(pattern=_NAME)], Vpc]
+    on_premises: tuple[str, ...] = ()
+
+    @field_validator("supernet")
+    @classmethod
+    def _supernet(cls, value: str) -> str:
+        _parse_network(value)
+        return value
+
+    @field_validator("on_premises")
+    @classmethod
+    def _on_premises(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            _parse_network(cidr)
+        return value
+
+    @model_validator(mode="after")
+    def _no_overlaps(self) -> Network:
+        supernet = ipaddress.IPv4Network(self.supernet)
+        named: list[tuple[str, ipaddress.IPv4Network]] = []
+        for name, vpc in self.vpcs.items():
+            if not vpc.network.subnet_of(supernet):
+                raise ValueError(
+                    f"network.vpcs.{name}.cidr: {vpc.cidr} is outside network.supernet {self.supernet}"
+                )
+            named.append((f"network.vpcs.{name}.cidr", vpc.network))
+        for index, cidr in enumerate(self.on_premises):
+            named.append((f"network.on_premises[{index}]", ipaddress.IPv4Network(cidr)))
+        for i, (field_a, net_a) in enumerate(named):
+            for field_b, net_b in named[i + 1 :]:
+                if net_a.overlaps(net_b):
+                    raise ValueError(f"{field_b}: {net_b} overlaps {field_a} {net_a}")
+        return self
+
+
+class LogArchive(_Model):
+    """Retention of the central log buckets. Object Lock keeps every log version for
+    ``object_lock_days``; lifecycle moves logs to colder storage and finally expires them."""
+
+    object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    object_lock_days: Annotated[int, Field(ge=1, le=36_500)] = 365
+    transition_to_infrequent_access_days: Annotated[int, Field(ge=30)] = 90
+    transition_to_glacier_days: Annotated[int, Field(ge=1)] = 180
+    expire_after_days: Annotated[int, Field(ge=1)] = 2555
+    noncurrent_versions_expire_after_days: Annotated[int, Field(ge=1)] = 90
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LogArchive:
+        if self.transition_to_glacier_days <= self.transition_to_infrequent_access_days:
+            raise ValueError(
+                "log_archive.transition_to_glacier_days: must be later than "
+                "transition_to_infrequent_access_days"
+            )
+        if self.expire_after_days < self.object_lock_days:
+            raise ValueError(
+                "log_archive.expire_after_days: must not be shorter than object_lock_days "
+                "(locked versions cannot expire)"
+            )
+        if self.expire_after_days <= self.transition_to_glacier_days:
+            raise ValueError(
+                "log_archive.expire_after_days: must be later than transition_to_glacier_days"
+            )
+        return self
+
+
+class DisasterRecovery(_Model):
+    """Pattern 3: the DR tier the sample workload is deployed at."""
+
+    tier: Literal["backup-restore", "pilot-light", "warm-standby", "multi-site"] = "pilot-light"
+
+
+class Streaming(_Model):
+    """Pattern 5: the throughput the Kinesis stream is sized for."""
+
+    ingest_mib_per_second: Annotated[float, Field(gt=0, le=10_000)] = 2.0
+    records_per_second: Annotated[int, Field(gt=0, le=10_000_000)] = 1500
+    retention_hours: Annotated[int, Field(ge=24, le=8760)] = 24
+
+
+class ObjectIndex(_Model):
+    """Pattern 4: the S3 object index and its query API."""
+
+    account: str = "workload-prod"  # account name the pattern is deployed to
+
+
+class OrgConfig(_Model):
+    organization: Organization
+    accounts: tuple[Account, ...]
+    regions: Regions
+    network: Network
+    log_archive: LogArchive = LogArchive()
+    disaster_recovery: DisasterRecovery = DisasterRecovery()
+    streaming: Streaming = Streaming()
+    object_index: ObjectIndex = ObjectIndex()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> OrgConfig:
+        self._check_unique()
+        self._check_ous()
+        self._check_roles()
+        self._check_references()
+        return self
+
+    def _check_unique(self) -> None:
+        for attribute in ("name", "id", "email"):
+            counts = Counter(
+                getattr(a, attribute).lower() if attribute == "email" else getattr(a, attribute)
+                for a in self.accounts
+            )
+            for index, account in enumerate(self.accounts):
+                value = getattr(account, attribute)
+                if counts[value.lower() if attribute == "email" else value] > 1:
+                    raise ValueError(
+                        f"accounts[{index}].{attribute}: '{value}' is used by more than one account"
+                    )
+
+    def _check_ous(self) -> None:
+        ous = self.organization.organizational_units
+        names = [ou.name for ou in ous]
+        for index, ou in enumerate(ous):
+            if ou.name == ROOT_OU or names.count(ou.name) > 1:
+                raise ValueError(
+                    f"organization.organizational_units[{index}].name: '{ou.name}' is reserved or defined twice"
+                )
+            if ou.parent != ROOT_OU and ou.parent not in names:
+                raise ValueError(
+                    f"organization.organizational_units[{index}].parent: '{ou.parent}' is not a defined OU"
+                )
+        parents = {ou.name: ou.parent for ou in ous}
+        for index, ou in enumerate(ous):
+            seen = {ou.name}
+            node = ou.parent
+            while node != ROOT_OU:
+                if node in seen:
+                    raise ValueError(
+                        f"organization.organizational_units[{index}].parent: OU '{ou.name}' is in a cycle"
+                    )
+                seen.add(node)
+                node = parents[node]
+        for index, account in enumerate(self.accounts):
+            if account.role is AccountRole.MANAGEMENT:
+                if account.ou != ROOT_OU:
+                    raise ValueError(
+                        f"accounts[{index}].ou: the management account stays at the root (ou: {ROOT_OU})"
+                    )
+            elif account.ou not in names:
+                raise ValueError(
+                    f"accounts[{index}].ou: '{account.ou}' is not a defined OU; every member account must be in one"
+                )
+
+    def _check_roles(self) -> None:
+        roles = Counter(account.role for account in self.accounts)
+        for role in REQUIRED_ROLES:
+            if roles[role] == 0:
+                raise ValueError(f"accounts: no account has the required role '{role.value}'")
+            if roles[role] > 1:
+                raise ValueError(f"accounts: role '{role.value}' is given to more than one account")
+
+    def _check_references(self) -> None:
+        names = {a.name for a in self.accounts}
+        for name, vpc in self.network.vpcs.items():
+            if vpc.account not in names:
+                raise ValueError(f"network.vpcs.{name}.account: '{vpc.account}' is not a defined account")
+            if vpc.region not in self.regions.allowed:
+                raise ValueError(f"network.vpcs.{name}.region: '{vpc.region}' is not in regions.allowed")
+        if self.object_index.account not in names:
+            raise ValueError(
+                f"object_index.account: '{self.object_index.account}' is not a defined account"
+            )
+
+    # Lookups the stacks use, so no stack searches the account list itself.
+
+    def account(self, role: AccountRole) -> Account:
+        """The single account holding ``role`` (validation guarantees there is one)."""
+        return next(a for a in self.accounts if a.role is role)
+
+    def account_named(self, name: str) -> Account:
+        return next(a for a in self.accounts if a.name == name)

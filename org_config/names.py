@@ -1,0 +1,39 @@
+"""Deterministic physical names derived from the config.
+
+Resources that another account must find (the central log buckets, the log key alias,
+the organization trail) get names computed here, so cross-account values come from the
+config and never travel through CloudFormation exports. Everything else keeps the name
+CloudFormation generates.
+"""
+
+from __future__ import annotations
+
+from org_config.model import AccountRole, OrgConfig
+
+LOG_BUCKET_PURPOSES: tuple[str, ...] = ("cloudtrail", "config", "vpc-flow-logs", "s3-access-logs")
+ORGANIZATION_TRAIL_NAME = "organization-trail"
+
+
+def log_bucket_name(config: OrgConfig, purpose: str) -> str:
+    """Name of a central log bucket in the log-archive account's home region.
+
+    ``{prefix}-{purpose}-{account id}-{region}``: the account id and region make it
+    globally unique; at most 63 characters for every prefix and region the config allows.
+    """
+    if purpose not in LOG_BUCKET_PURPOSES:
+        raise ValueError(f"unknown log bucket purpose '{purpose}'")
+    account = config.account(AccountRole.LOG_ARCHIVE)
+    return f"{config.organization.name_prefix}-{purpose}-{account.id}-{config.regions.home}"
+
+
+def log_key_alias(config: OrgConfig) -> str:
+    """Alias of the customer-managed key that encrypts the central logs."""
+    return f"alias/{config.organization.name_prefix}/log-archive"
+
+
+def organization_trail_arn(config: OrgConfig) -> str:
+    """ARN of the organization CloudTrail trail, owned by the management account."""
+    management = config.account(AccountRole.MANAGEMENT)
+    return (
+        f"arn:aws:cloudtrail:{config.regions.home}:{management.id}:trail/{ORGANIZATION_TRAIL_NAME}"
+    )

@@ -1,0 +1,1 @@
+"""Stacks: each composes constructs for one account role and region."""

@@ -1,0 +1,44 @@
+"""Test session setup.
+
+Every test that takes a ``stack`` argument runs once per stack of the example
+organization, so a new stack gets every gate without being listed anywhere. The
+organization is synthesized once per session (on first use) and shared.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from analysis.assembly import StackTemplate
+from tests.support.synthesis import Synthesis, example_organization
+
+# Offline: no credentials from the environment or instance metadata, ever.
+for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+    os.environ.pop(_name, None)
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "true",
+    }
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "stack" in metafunc.fixturenames:
+        stacks = example_organization().stacks
+        metafunc.parametrize("stack", stacks, ids=[s.name for s in stacks])
+
+
+@pytest.fixture(scope="session")
+def synthesis() -> Synthesis:
+    return example_organization()
+
+
+@pytest.fixture
+def template(stack: StackTemplate) -> dict:  # type: ignore[type-arg]
+    return stack.template

@@ -1,0 +1,1 @@
+"""Shared test machinery: one synth of the example organization and the gate runners."""

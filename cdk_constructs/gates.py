@@ -28,16 +28,12 @@ def attach_nag(app: App) -> None:
     Acknowledgements are also written into each resource's ``cdk_nag`` metadata, so the
     template itself records what was accepted and why.
     """
-    Validations.of(app).add_plugins(
-        AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True)
-    )
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
 
 
 def _require_reason(rule: str, reason: str) -> None:
     if len(reason.strip()) < MIN_REASON_LENGTH:
-        raise ValueError(
-            f"acknowledging {rule} needs a reason of at least {MIN_REASON_LENGTH} characters"
-        )
+        raise ValueError(f"acknowledging {rule} needs a reason of at least {MIN_REASON_LENGTH} characters")
 
 
 def acknowledge_nag(scope: IConstruct, rule_id: str, reason: str) -> None:

@@ -55,8 +55,10 @@ def _one_line(error: ValidationError) -> str:
     message = first["msg"].removeprefix("Value error, ")
     path = _field_path(first["loc"])
     extra = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    # A cross-field rule already starts with the field it is about.
-    return f"{path}: {message}{extra}" if path else f"{message}{extra}"
+    # A cross-field rule's message already starts with the full path of its field.
+    if not path or message.startswith(path):
+        return f"{message}{extra}"
+    return f"{path}: {message}{extra}"
 
 
 def parse_config(text: str, *, source: str = "<config>") -> OrgConfig:

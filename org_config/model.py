@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import Counter
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -62,7 +62,7 @@ _NAME = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 
 
-class AccountRole(str, Enum):
+class AccountRole(StrEnum):
     """What an account is for; stacks are placed by role, never by hard-coded id."""
 
     MANAGEMENT = "management"
@@ -242,9 +242,7 @@ class Network(_Model):
         named: list[tuple[str, ipaddress.IPv4Network]] = []
         for name, vpc in self.vpcs.items():
             if not vpc.network.subnet_of(supernet):
-                raise ValueError(
-                    f"network.vpcs.{name}.cidr: {vpc.cidr} is outside network.supernet {self.supernet}"
-                )
+                raise ValueError(f"network.vpcs.{name}.cidr: {vpc.cidr} is outside network.supernet {self.supernet}")
             named.append((f"network.vpcs.{name}.cidr", vpc.network))
         for index, cidr in enumerate(self.on_premises):
             named.append((f"network.on_premises[{index}]", ipaddress.IPv4Network(cidr)))
@@ -270,8 +268,7 @@ class LogArchive(_Model):
     def _ordered(self) -> LogArchive:
         if self.transition_to_glacier_days <= self.transition_to_infrequent_access_days:
             raise ValueError(
-                "log_archive.transition_to_glacier_days: must be later than "
-                "transition_to_infrequent_access_days"
+                "log_archive.transition_to_glacier_days: must be later than transition_to_infrequent_access_days"
             )
         if self.expire_after_days < self.object_lock_days:
             raise ValueError(
@@ -279,9 +276,7 @@ class LogArchive(_Model):
                 "(locked versions cannot expire)"
             )
         if self.expire_after_days <= self.transition_to_glacier_days:
-            raise ValueError(
-                "log_archive.expire_after_days: must be later than transition_to_glacier_days"
-            )
+            raise ValueError("log_archive.expire_after_days: must be later than transition_to_glacier_days")
         return self
 
 
@@ -325,16 +320,13 @@ class OrgConfig(_Model):
 
     def _check_unique(self) -> None:
         for attribute in ("name", "id", "email"):
-            counts = Counter(
-                getattr(a, attribute).lower() if attribute == "email" else getattr(a, attribute)
-                for a in self.accounts
-            )
+            seen: set[str] = set()
             for index, account in enumerate(self.accounts):
-                value = getattr(account, attribute)
-                if counts[value.lower() if attribute == "email" else value] > 1:
-                    raise ValueError(
-                        f"accounts[{index}].{attribute}: '{value}' is used by more than one account"
-                    )
+                value: str = getattr(account, attribute)
+                key = value.lower() if attribute == "email" else value  # emails: case-insensitive
+                if key in seen:
+                    raise ValueError(f"accounts[{index}].{attribute}: '{value}' is used by more than one account")
+                seen.add(key)
 
     def _check_ous(self) -> None:
         ous = self.organization.organizational_units
@@ -354,17 +346,13 @@ class OrgConfig(_Model):
             node = ou.parent
             while node != ROOT_OU:
                 if node in seen:
-                    raise ValueError(
-                        f"organization.organizational_units[{index}].parent: OU '{ou.name}' is in a cycle"
-                    )
+                    raise ValueError(f"organization.organizational_units[{index}].parent: OU '{ou.name}' is in a cycle")
                 seen.add(node)
                 node = parents[node]
         for index, account in enumerate(self.accounts):
             if account.role is AccountRole.MANAGEMENT:
                 if account.ou != ROOT_OU:
-                    raise ValueError(
-                        f"accounts[{index}].ou: the management account stays at the root (ou: {ROOT_OU})"
-                    )
+                    raise ValueError(f"accounts[{index}].ou: the management account stays at the root (ou: {ROOT_OU})")
             elif account.ou not in names:
                 raise ValueError(
                     f"accounts[{index}].ou: '{account.ou}' is not a defined OU; every member account must be in one"
@@ -386,9 +374,7 @@ class OrgConfig(_Model):
             if vpc.region not in self.regions.allowed:
                 raise ValueError(f"network.vpcs.{name}.region: '{vpc.region}' is not in regions.allowed")
         if self.object_index.account not in names:
-            raise ValueError(
-                f"object_index.account: '{self.object_index.account}' is not a defined account"
-            )
+            raise ValueError(f"object_index.account: '{self.object_index.account}' is not a defined account")
 
     # Lookups the stacks use, so no stack searches the account list itself.
 

@@ -34,6 +34,4 @@ def log_key_alias(config: OrgConfig) -> str:
 def organization_trail_arn(config: OrgConfig) -> str:
     """ARN of the organization CloudTrail trail, owned by the management account."""
     management = config.account(AccountRole.MANAGEMENT)
-    return (
-        f"arn:aws:cloudtrail:{config.regions.home}:{management.id}:trail/{ORGANIZATION_TRAIL_NAME}"
-    )
+    return f"arn:aws:cloudtrail:{config.regions.home}:{management.id}:trail/{ORGANIZATION_TRAIL_NAME}"

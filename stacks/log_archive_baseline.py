@@ -43,7 +43,10 @@ class LogArchiveBaselineStack(Stack):
         from_org_trail = {"StringEquals": {"aws:SourceArn": trail_arn}}
 
         self.log_key = HardenedKey(
-            self, "LogKey", alias=log_key_alias(config), description="Encrypts the organization's central logs"
+            self,
+            "LogKey",
+            alias=log_key_alias(config),
+            description="Encrypts the organization's central logs",
         )
 
         # S3 delivers server access logs only to a bucket in the same account and region,
@@ -101,7 +104,9 @@ class LogArchiveBaselineStack(Stack):
             actions=["kms:GenerateDataKey*"],
             conditions={
                 **from_org_trail,
-                "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{management_id}:trail/*"},
+                "StringLike": {
+                    "kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{management_id}:trail/*"
+                },
             },
         )
         self.log_key.allow_service(
@@ -137,7 +142,13 @@ class LogArchiveBaselineStack(Stack):
         self.log_key.allow_service(
             sid="FlowLogsEncryptLogs",
             service_principal="delivery.logs.amazonaws.com",
-            actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            actions=[
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:DescribeKey",
+            ],
             conditions=from_this_org,
         )
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from aws_cdk import App, Environment, Stack, Tags
 
 from cdk_constructs.gates import attach_nag
-
 from org_config.model import AccountRole, OrgConfig
 from stacks.log_archive_baseline import LogArchiveBaselineStack
 

@@ -11,28 +11,10 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from analysis.assembly import StackTemplate
 from analysis.limits import check_template
+from analysis.stateful import stateful_inventory, unretained
 from cdk_constructs.gates import MIN_REASON_LENGTH
 from tests.support.scanners import cfn_lint, checkov
 from tests.support.synthesis import Synthesis
-
-# Resource types that hold data or keys: replacing or deleting one loses data.
-STATEFUL_TYPES = frozenset(
-    {
-        "AWS::S3::Bucket",
-        "AWS::KMS::Key",
-        "AWS::DynamoDB::Table",
-        "AWS::DynamoDB::GlobalTable",
-        "AWS::RDS::DBCluster",
-        "AWS::RDS::DBInstance",
-        "AWS::Logs::LogGroup",
-        "AWS::Kinesis::Stream",
-        "AWS::SQS::Queue",
-        "AWS::Backup::BackupVault",
-    }
-)
-# Stateful types whose loss costs no data we keep: queues drain, log groups have their own
-# retention. They are pinned like the others but may use DESTROY.
-RETAIN_REQUIRED = STATEFUL_TYPES - {"AWS::SQS::Queue", "AWS::Logs::LogGroup"}
 
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 
@@ -67,21 +49,11 @@ def test_stateful_logical_ids_are_pinned(stack: StackTemplate, json_snapshot: Sn
     """A changed logical ID of a stateful resource means CloudFormation replaces it (a new,
     empty bucket or table). This snapshot holds only those IDs, so such a change cannot
     hide in a large template diff."""
-    stateful = {
-        logical_id: resource["Type"]
-        for logical_id, resource in stack.template.get("Resources", {}).items()
-        if resource["Type"] in STATEFUL_TYPES
-    }
-    assert stateful == json_snapshot
+    assert stateful_inventory(stack.template) == json_snapshot
 
 
 def test_stateful_resources_are_retained(stack: StackTemplate) -> None:
-    not_retained = [
-        logical_id
-        for logical_id, resource in stack.template.get("Resources", {}).items()
-        if resource["Type"] in RETAIN_REQUIRED
-        and (resource.get("DeletionPolicy") != "Retain" or resource.get("UpdateReplacePolicy") != "Retain")
-    ]
+    not_retained = unretained(stack.template)
     assert not not_retained, f"stateful resources without Retain: {not_retained}"
 
 

@@ -8,6 +8,12 @@ organization is synthesized once per session (on first use) and shared.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
+
+# jsii and the CDK CLI use the first `node` on PATH: the virtualenv's Node.js 24, not an
+# end-of-life system Node. Set before aws_cdk is first imported below.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 
 import pytest
 

@@ -19,10 +19,9 @@ def main() -> None:
     app = cdk.App()
     config_path = app.node.try_get_context("config") or os.environ.get("ORG_CONFIG") or None
     try:
-        config = load_config(config_path)
+        build_organization(app, load_config(config_path))
     except ConfigError as error:
         sys.exit(f"config error: {error}")
-    build_organization(app, config)
     app.synth()
 
 

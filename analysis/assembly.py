@@ -25,6 +25,11 @@ class StackTemplate:
     template: dict[str, Any]
 
     @property
+    def environment_agnostic(self) -> bool:
+        """True for a template deployed by a StackSet into many accounts and regions."""
+        return self.account == "unknown-account"
+
+    @property
     def body_bytes(self) -> int:
         """Size of the template file as CloudFormation receives it."""
         return self.template_path.stat().st_size
@@ -35,17 +40,21 @@ class StackTemplate:
 
 
 def read_assembly(outdir: str | Path) -> list[StackTemplate]:
-    """The stacks in the assembly at ``outdir``, sorted by name."""
+    """The stacks in the assembly at ``outdir`` and its nested assemblies (CDK stages),
+    sorted by name."""
     root = Path(outdir)
     manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     stacks: list[StackTemplate] = []
-    for name, artifact in manifest.get("artifacts", {}).items():
+    for artifact_id, artifact in manifest.get("artifacts", {}).items():
+        if artifact.get("type") == "cdk:cloud-assembly":
+            stacks += read_assembly(root / artifact["properties"]["directoryName"])
         if artifact.get("type") != "aws:cloudformation:stack":
             continue
         environment = artifact["environment"].removeprefix("aws://")
         account, region = environment.split("/", 1)
         path = root / artifact["properties"]["templateFile"]
         template = json.loads(path.read_text(encoding="utf-8"))
+        name = artifact.get("displayName", artifact_id)
         stacks.append(StackTemplate(name, account, region, path, template))
     return sorted(stacks, key=lambda stack: stack.name)
 
@@ -59,11 +68,13 @@ def summary_table(stacks: list[StackTemplate], account_names: dict[str, str] | N
     for stack in stacks:
         usage = max(check_template(stack.template, stack.body_bytes), key=lambda u: u.fraction)
         account = f"{names[stack.account]} ({stack.account})" if stack.account in names else stack.account
+        if stack.environment_agnostic:
+            account = "every account in its OUs (StackSet)"
         rows.append(
             (
                 stack.name,
                 account,
-                stack.region,
+                "StackSet regions" if stack.environment_agnostic else stack.region,
                 str(stack.resource_count),
                 f"{stack.body_bytes / 1024:.1f} KiB",
                 f"{usage.name} {usage.fraction:.1%}",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import Acknowledgment, App, CfnResource, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stage, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
@@ -22,13 +22,29 @@ _NAG_RULE = re.compile(r"^AwsSolutions-[A-Za-z]+\d+(\[.+\])?$")
 _CHECKOV_CHECK = re.compile(r"^CKV2?_AWS_\d+$")
 
 
-def attach_nag(app: App) -> None:
-    """Run cdk-nag's AwsSolutions pack on every stack of ``app`` when it synthesizes.
+def attach_nag(stage: Stage) -> None:
+    """Run cdk-nag's AwsSolutions pack on every stack of ``stage`` when it synthesizes.
+
+    CDK runs validation plugins only for the app's own assembly; a nested ``Stage`` must
+    call :func:`check_nag_now` before it synthesizes.
 
     Acknowledgements are also written into each resource's ``cdk_nag`` metadata, so the
     template itself records what was accepted and why.
     """
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
+    Validations.of(stage).add_plugins(AwsSolutionsChecks(stage, write_suppressions_to_cloud_formation=True))
+
+
+def check_nag_now(scope: IConstruct) -> None:
+    """Run AwsSolutions on ``scope`` immediately; raise if a finding is not acknowledged."""
+    report = AwsSolutionsChecks(scope).validate_scope(scope)
+    if report.success:
+        return
+    findings = [
+        f"{violation.rule_name} at {construct.construct_path}: {violation.description}"
+        for violation in report.violations
+        for construct in violation.violating_resources
+    ]
+    raise RuntimeError("cdk-nag findings:\n" + "\n".join(findings))
 
 
 def _require_reason(rule: str, reason: str) -> None:

@@ -146,6 +146,7 @@ class ScpLimits(_Model):
 
 class Organization(_Model):
     id: Annotated[str, Field(pattern=r"^o-[a-z0-9]{10,32}$")]
+    root_id: Annotated[str, Field(pattern=r"^r-[0-9a-z]{4,32}$")]
     # Prefix of every deterministic physical name (buckets, aliases, roles), so names
     # never collide with another organization's in the global S3 namespace.
     name_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")]
@@ -300,12 +301,64 @@ class ObjectIndex(_Model):
     account: str = "workload-prod"  # account name the pattern is deployed to
 
 
+class Guardrails(_Model):
+    """Pattern 1: where the service control policies of the library attach.
+
+    SCP names refer to ``stacks/organization/service_control_policies.py``; FullAWSAccess
+    stays attached to every target (AWS attaches it to each new OU and account) and counts
+    toward ``organization.scp_limits.max_policies_per_target``.
+    """
+
+    # The one role that may act outside the guardrails in an emergency (deployed to every
+    # member account by the member-roles StackSet, assumable from the management account).
+    break_glass_role: Annotated[str, Field(pattern=r"^[A-Za-z0-9+=,.@_-]{1,64}$")] = "OrganizationBreakGlass"
+    # Empty by default: an SCP at the root also binds every future OU before anyone has
+    # decided what that OU is for; attaching per OU keeps each OU's guardrails explicit.
+    scps_at_root: tuple[str, ...] = ()
+    scps_by_ou: dict[str, tuple[str, ...]] = {}
+    sandbox_instance_types: tuple[str, ...] = ("t3.*", "t4g.*")
+    # OUs whose accounts receive the cross-account roles (audit read-only, break-glass).
+    member_roles_ous: tuple[str, ...] = ()
+
+
+class TagPolicy(_Model):
+    cost_centers: Annotated[tuple[str, ...], Field(min_length=1)]
+    environments: Annotated[tuple[str, ...], Field(min_length=1)]
+
+
+class BackupPolicy(_Model):
+    schedule: str = "cron(0 3 ? * * *)"  # daily, 03:00 UTC
+    retention_days: Annotated[int, Field(ge=1, le=36_500)] = 35
+    tag_key: str = "backup"
+    tag_value: str = "daily"
+
+
+class Assignment(_Model):
+    group_name: str  # for people reading the config and the docs
+    group_id: Annotated[
+        str,
+        Field(pattern=r"^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$"),
+    ]
+    permission_set: Literal["administrator", "read-only", "network-administrator"]
+    accounts: Annotated[tuple[str, ...], Field(min_length=1)]  # account names
+
+
+class IdentityCenter(_Model):
+    instance_arn: Annotated[str, Field(pattern=r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$")]
+    session_duration_hours: Annotated[int, Field(ge=1, le=12)] = 4
+    assignments: tuple[Assignment, ...] = ()
+
+
 class OrgConfig(_Model):
     organization: Organization
     accounts: tuple[Account, ...]
     regions: Regions
     network: Network
     log_archive: LogArchive = LogArchive()
+    guardrails: Guardrails = Guardrails()
+    tag_policy: TagPolicy
+    backup_policy: BackupPolicy = BackupPolicy()
+    identity_center: IdentityCenter
     disaster_recovery: DisasterRecovery = DisasterRecovery()
     streaming: Streaming = Streaming()
     object_index: ObjectIndex = ObjectIndex()
@@ -373,6 +426,18 @@ class OrgConfig(_Model):
                 raise ValueError(f"network.vpcs.{name}.account: '{vpc.account}' is not a defined account")
             if vpc.region not in self.regions.allowed:
                 raise ValueError(f"network.vpcs.{name}.region: '{vpc.region}' is not in regions.allowed")
+        ous = {ou.name for ou in self.organization.organizational_units}
+        for ou in self.guardrails.scps_by_ou:
+            if ou not in ous:
+                raise ValueError(f"guardrails.scps_by_ou.{ou}: '{ou}' is not a defined OU")
+        for index, ou in enumerate(self.guardrails.member_roles_ous):
+            if ou not in ous:
+                raise ValueError(f"guardrails.member_roles_ous[{index}]: '{ou}' is not a defined OU")
+        for index, assignment in enumerate(self.identity_center.assignments):
+            for position, account in enumerate(assignment.accounts):
+                if account not in names:
+                    field = f"identity_center.assignments[{index}].accounts[{position}]"
+                    raise ValueError(f"{field}: '{account}' is not a defined account")
         if self.object_index.account not in names:
             raise ValueError(f"object_index.account: '{self.object_index.account}' is not a defined account")
 
@@ -384,3 +449,11 @@ class OrgConfig(_Model):
 
     def account_named(self, name: str) -> Account:
         return next(a for a in self.accounts if a.name == name)
+
+    def ou_path(self, ou: str) -> list[str]:
+        """OU names from the top level down to ``ou`` (the root is not included)."""
+        parents = {o.name: o.parent for o in self.organization.organizational_units}
+        path = [ou]
+        while parents[path[0]] != ROOT_OU:
+            path.insert(0, parents[path[0]])
+        return path

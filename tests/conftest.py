@@ -37,7 +37,7 @@ os.environ.update(
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "stack" in metafunc.fixturenames:
         stacks = example_organization().stacks
-        metafunc.parametrize("stack", stacks, ids=[s.name for s in stacks])
+        metafunc.parametrize("stack", stacks, ids=[s.name.replace("/", "--") for s in stacks])
 
 
 @pytest.fixture(scope="session")

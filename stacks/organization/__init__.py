@@ -1,0 +1,1 @@
+"""Pattern 1: the multi-account organization and its guardrails."""

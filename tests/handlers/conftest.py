@@ -1,0 +1,64 @@
+"""Fixtures for the object index Lambda handler tests.
+
+Everything runs in-process against moto: fake credentials, no network. The
+environment changes are scoped to this package so other tests do not see them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.client  # type: ignore[import-untyped]
+import pytest
+from moto import mock_aws
+
+from . import helpers
+
+_FAKE_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": helpers.REGION,
+    "AWS_REGION": helpers.REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "INDEX_TABLE_NAME": helpers.TABLE_NAME,
+    "PAGINATION_KEY": helpers.PAGINATION_KEY,
+    "POWERTOOLS_SERVICE_NAME": "object-index-test",
+}
+
+
+@pytest.fixture(scope="package", autouse=True)
+def handler_environment() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("AWS_PROFILE", raising=False)
+        for name, value in _FAKE_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        helpers.reset_handler_caches()
+        yield
+    helpers.reset_handler_caches()
+
+
+@pytest.fixture(autouse=True)
+def forbid_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any DynamoDB Scan during these tests fails the test: the design uses Query only."""
+    original = botocore.client.BaseClient._make_api_call
+
+    def guarded(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if operation_name in {"Scan", "ParallelScan"}:
+            raise AssertionError(f"{operation_name} called with {api_params!r}")
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", guarded)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """A fresh mocked account with the index table and an empty source bucket."""
+    with mock_aws():
+        helpers.reset_handler_caches()
+        helpers.create_table()
+        helpers.create_bucket()
+        yield
+    helpers.reset_handler_caches()

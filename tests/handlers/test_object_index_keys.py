@@ -1,0 +1,136 @@
+"""Pure key-design functions: key convention, sort keys, sequencers, tokens."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from .helpers import keys
+
+SECRET = b"unit-test-secret-0123456789abcdefghij"
+
+
+@pytest.mark.parametrize(
+    ("s3_key", "customer_id", "path"),
+    [
+        ("customers/acme/report.pdf", "acme", "report.pdf"),
+        ("customers/A_b-9/deep/nested/file.txt", "A_b-9", "deep/nested/file.txt"),
+        ("customers/acme/folder/", "acme", "folder/"),
+        ("customers/acme/Q1 summary \u2013 café.pdf", "acme", "Q1 summary \u2013 café.pdf"),
+        (f"customers/{'c' * 64}/x", "c" * 64, "x"),
+    ],
+)
+def test_parse_object_key_accepts_the_convention(s3_key: str, customer_id: str, path: str) -> None:
+    parsed = keys.parse_object_key(s3_key)
+    assert (parsed.customer_id, parsed.path) == (customer_id, path)
+    assert parsed.s3_key == s3_key
+
+
+@pytest.mark.parametrize(
+    "s3_key",
+    [
+        "uploads/acme/report.pdf",
+        "customers/acme",
+        "customers/acme/",
+        "customers//report.pdf",
+        "customers/bad id/report.pdf",
+        "customers/acme!/report.pdf",
+        "customers/caf\u00e9/report.pdf",
+        f"customers/{'c' * 65}/x",
+        "Customers/acme/report.pdf",
+        "customers/acme\n/report.pdf",
+        "customers/acme/" + "x" * 1024,
+    ],
+)
+def test_parse_object_key_rejects_keys_outside_the_convention(s3_key: str) -> None:
+    with pytest.raises(keys.InvalidObjectKeyError):
+        keys.parse_object_key(s3_key)
+
+
+def test_sequencers_compare_numerically_whatever_their_length() -> None:
+    shorter, longer = keys.normalize_sequencer("FFF"), keys.normalize_sequencer("1000")
+    assert shorter < longer  # plain string comparison of the raw values gets this wrong
+    assert keys.normalize_sequencer("0055AED6DCD90281E5") == keys.normalize_sequencer("55aed6dcd90281e5")
+    assert len(shorter) == keys.SEQUENCER_WIDTH
+
+
+@pytest.mark.parametrize("sequencer", ["", "XYZ", "12 34", "0x12", "A" * 65])
+def test_invalid_sequencers_are_rejected(sequencer: str) -> None:
+    with pytest.raises(keys.InvalidSequencerError):
+        keys.normalize_sequencer(sequencer)
+
+
+def test_event_times_are_normalised_to_fixed_width_utc() -> None:
+    assert keys.normalize_event_time("2024-03-01T09:05:03.7Z") == "2024-03-01T09:05:03.700Z"
+    assert keys.normalize_event_time("2024-03-01T23:30:00+02:00") == "2024-03-01T21:30:00.000Z"
+    for bad in ("yesterday", "2024-03-01T09:05:03", ""):
+        with pytest.raises(keys.InvalidEventTimeError):
+            keys.normalize_event_time(bad)
+
+
+def test_sort_keys_are_cut_to_the_dynamodb_limit_on_a_character_boundary() -> None:
+    path = "é" * 600  # 1200 bytes
+    upload_sk = keys.upload_sort_key("2024-03-01T09:00:00.000Z", path)
+    day_sk = keys.day_sort_key("2024-03-01T09:00:00.000Z", "acme", path)
+    for sort_key in (upload_sk, day_sk):
+        assert len(sort_key.encode()) <= 1024
+        assert sort_key.startswith("2024-03-01T09:00:00.000Z#")
+    assert keys.upload_sort_key("2024-03-01T09:00:00.000Z", "a.txt") == "2024-03-01T09:00:00.000Z#a.txt"
+
+
+def test_upload_time_bounds_cover_whole_days() -> None:
+    low, high = keys.upload_time_bounds(date(2024, 3, 1), date(2024, 3, 2))
+    inside = [
+        keys.upload_sort_key("2024-03-01T00:00:00.000Z", "a"),
+        keys.upload_sort_key("2024-03-02T23:59:59.999Z", "~~~"),
+    ]
+    outside = [
+        keys.upload_sort_key("2024-02-29T23:59:59.999Z", "a"),
+        keys.upload_sort_key("2024-03-03T00:00:00.000Z", "a"),
+    ]
+    assert all(low <= value <= high for value in inside)
+    assert not any(low <= value <= high for value in outside)
+
+
+def test_media_type_normalisation() -> None:
+    assert keys.normalize_media_type("Text/Plain; charset=UTF-8") == "text/plain"
+    assert keys.normalize_media_type("  ") is None
+    assert keys.normalize_media_type(None) is None
+    assert keys.normalize_media_type("a/" + "b" * 300) is None
+    assert keys.normalize_classification(" Confidential ") == "Confidential"
+
+
+def test_day_shard_is_stable_and_in_range() -> None:
+    shards = {keys.day_shard("acme", f"file-{n}.txt") for n in range(200)}
+    assert shards == set(range(keys.DAY_SHARD_COUNT))
+    assert keys.day_shard("acme", "a.txt") == keys.day_shard("acme", "a.txt")
+
+
+def test_page_token_round_trip() -> None:
+    cursor = {"SK": "OBJECT#a b/é.txt", "UPLOAD_SK": "2024-03-01T09:00:00.000Z#a b/é.txt"}
+    token = keys.encode_page_token(SECRET, ["objects", "acme"], cursor)
+    assert "OBJECT#" not in token  # opaque to callers
+    assert keys.decode_page_token(SECRET, ["objects", "acme"], token) == cursor
+
+
+def test_page_token_rejects_tampering_other_keys_and_other_queries() -> None:
+    token = keys.encode_page_token(SECRET, ["objects", "acme"], {"SK": "OBJECT#a"})
+    payload, signature = token.split(".")
+    flipped = ("A" if payload[3] != "A" else "B").join((payload[:3], payload[4:]))
+    cases = {
+        f"{flipped}.{signature}": "modified",
+        f"{payload}.{signature[:-4]}": "modified",
+        f"{payload}.{signature[:-1]}": "modified",
+        "not-a-token": "not a valid token",
+        f"{payload}.{signature}.extra": "not a valid token",
+        f"{payload}.!!!": "not a valid token",
+        "x" * (keys.MAX_TOKEN_LENGTH + 1): "not a valid token",
+    }
+    for bad, message in cases.items():
+        with pytest.raises(keys.InvalidPageTokenError, match=message):
+            keys.decode_page_token(SECRET, ["objects", "acme"], bad)
+    with pytest.raises(keys.InvalidPageTokenError, match="modified"):
+        keys.decode_page_token(b"another-secret-0123456789abcdefghijkl", ["objects", "acme"], token)
+    with pytest.raises(keys.InvalidPageTokenError, match="different query"):
+        keys.decode_page_token(SECRET, ["objects", "globex"], token)

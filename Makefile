@@ -19,7 +19,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := true
 CONFIG_CONTEXT := $(if $(CONFIG),-c config=$(abspath $(CONFIG)))
 CONFIG_ARG     := $(if $(CONFIG),--config $(abspath $(CONFIG)))
 
-.PHONY: setup setup-dev synth test lint snapshot-update bench lock clean
+.PHONY: setup setup-dev synth test lint snapshot-update docs bench lock clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ test: setup-dev lint
 
 snapshot-update: setup-dev
 	$(BIN)/python -m pytest tests/gates -k snapshot --snapshot-update
+
+# Rewrite the generated sections of docs/patterns/*.md from a fresh synth of the example.
+docs: setup-dev
+	rm -rf cdk.out
+	$(CDK) synth --quiet --no-notices
+	$(BIN)/python -m tools.docs cdk.out
 
 bench: setup-dev
 	$(BIN)/python tools/bench.py

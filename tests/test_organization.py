@@ -1,0 +1,302 @@
+"""The organization pattern: the guardrails proven request by request against the SCPs in
+the synthesized template, the limits checked at synth, and the stacks' key properties."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+import yaml
+from aws_cdk.assertions import Template
+
+from analysis.guardrail_cases import CASES
+from analysis.organization_report import (
+    GuardrailCase,
+    ScpResource,
+    build_organization,
+    evaluate_cases,
+    scps_from_template,
+)
+from analysis.scp_evaluator import Organization, evaluate
+from org_config import AccountRole, ConfigError, load_config, parse_config
+from org_config.loader import example_config_text
+from org_config.names import log_bucket_name, log_key_alias
+from stacks.organization.service_control_policies import library
+from stacks.organization.structure import OrganizationStack
+from stacks.organization_app import build_organization as build_app_stacks
+from tests.support.synthesis import Synthesis, app_context
+from tools.docs import pages
+
+CONFIG = load_config()
+HOME = CONFIG.regions.home
+
+
+def _template(synthesis: Synthesis, name: str) -> dict[str, Any]:
+    return synthesis.stack(f"{name}-{HOME}").template
+
+
+@pytest.fixture(scope="module")
+def scps(synthesis: Synthesis) -> list[ScpResource]:
+    return scps_from_template(CONFIG, _template(synthesis, "organization"))
+
+
+@pytest.fixture(scope="module")
+def organization(scps: list[ScpResource]) -> Organization:
+    return build_organization(CONFIG, scps)
+
+
+def _case_id(case: GuardrailCase) -> str:
+    return f"{case.who}-{case.account}-{case.action}-{case.region or 'home'}".replace(" ", "_")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{i:02d}-{_case_id(c)}" for i, c in enumerate(CASES, 1)])
+def test_guardrail_decision(case: GuardrailCase, organization: Organization) -> None:
+    decision = evaluate(organization, case.request(CONFIG))
+    assert decision.allowed == case.expected, f"{case.why}: {decision.reason}"
+
+
+def test_request_table_covers_every_scp_statement_and_exemption(organization: Organization) -> None:
+    outcomes = evaluate_cases(CONFIG, organization, CASES)
+    assert len(CASES) >= 40
+    deciding = {o.decision.deciding_statement for o in outcomes if not o.decision.allowed}
+    every_statement = {g.sid for p in library(CONFIG).values() for g in p.guardrails}
+    assert every_statement <= deciding, f"no deny case for {sorted(every_statement - deciding)}"
+    allowed_by_exemption = {o.case.who for o in outcomes if o.decision.allowed and o.case.who != "administrator"}
+    assert {"break-glass", "CDK deployment", "service-linked role", "root user"} <= allowed_by_exemption
+
+
+def test_template_scps_are_the_library_documents(scps: list[ScpResource]) -> None:
+    """The stack writes each library policy unchanged, and attaches it where the config says."""
+    documents = {name: policy.document() for name, policy in library(CONFIG).items()}
+    for scp in scps:
+        assert scp.document == documents[scp.name]
+        expected = {ou for ou, names in CONFIG.guardrails.scps_by_ou.items() if scp.name in names}
+        assert set(scp.targets) == expected
+    assert not any("Root" in scp.targets for scp in scps), "no SCP at the root unless the config says so"
+
+
+def test_largest_scp_is_within_the_size_limit(scps: list[ScpResource]) -> None:
+    largest = max(scp.minified_size for scp in scps)
+    assert largest <= CONFIG.organization.scp_limits.max_policy_characters
+
+
+def test_docs_page_matches_the_code(synthesis: Synthesis) -> None:
+    """The generated sections of the organization page; `make docs` rewrites them."""
+    for path, expected in pages(synthesis.outdir).items():
+        assert path.read_text(encoding="utf-8") == expected, f"{path.name} drifted: run `make docs`"
+
+
+def _config_with(change: dict[str, Any]) -> str:
+    data = yaml.safe_load(example_config_text())
+
+    def merge(target: dict[str, Any], update: dict[str, Any]) -> None:
+        for key, value in update.items():
+            if isinstance(value, dict) and isinstance(target.get(key), dict):
+                merge(target[key], value)
+            else:
+                target[key] = value
+
+    merge(data, change)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {
+                "guardrails": {
+                    "scps_by_ou": {
+                        "Sandbox": [
+                            "baseline-guardrails",
+                            "region-restriction",
+                            "protect-security-services",
+                            "sandbox-cost-controls",
+                            "deny-all",
+                        ]
+                    }
+                }
+            },
+            "guardrails.scps_by_ou.Sandbox: 6 SCPs on target 'Sandbox' (FullAWSAccess included) exceed "
+            "organization.scp_limits.max_policies_per_target 5",
+        ),
+        (
+            {"organization": {"scp_limits": {"max_policy_characters": 2000}}},
+            "SCP 'protect-security-services' is 2500 characters minified, over "
+            "organization.scp_limits.max_policy_characters 2000",
+        ),
+        (
+            {"guardrails": {"scps_by_ou": {"Prod": ["deny-everything"]}}},
+            "guardrails.scps_by_ou.Prod[0]: unknown SCP 'deny-everything'",
+        ),
+        (
+            {"guardrails": {"scps_at_root": ["baseline-guardrails", "baseline-guardrails"]}},
+            "guardrails.scps_at_root: lists an SCP twice",
+        ),
+    ],
+    ids=["too-many-per-target", "policy-too-large", "unknown-scp", "duplicate"],
+)
+def test_scp_limits_stop_the_build_with_a_named_error(change: dict[str, Any], message: str) -> None:
+    config = parse_config(_config_with(change))
+    app = cdk.App(context=app_context())
+    with pytest.raises(ConfigError) as error:
+        build_app_stacks(app, config)
+    assert message in str(error.value)
+    assert not app.node.children, "nothing is built before the limits pass"
+
+
+def test_larger_limits_admit_more_policies() -> None:
+    """The 10,240 / 10 figures reported since May 2026 are a config change away."""
+    five = [
+        "baseline-guardrails",
+        "region-restriction",
+        "protect-security-services",
+        "sandbox-cost-controls",
+        "deny-all",
+    ]
+    config = parse_config(
+        _config_with(
+            {
+                "organization": {"scp_limits": {"max_policy_characters": 10240, "max_policies_per_target": 10}},
+                "guardrails": {"scps_by_ou": {"Sandbox": five}},
+            }
+        )
+    )
+    from stacks.organization.service_control_policies import attachments
+
+    assert len(attachments(config)["Sandbox"]) == 6
+
+
+def test_ous_follow_the_config(synthesis: Synthesis) -> None:
+    resources = _template(synthesis, "organization")["Resources"]
+    ous = {
+        r["Properties"]["Name"]: (k, r["Properties"]["ParentId"])
+        for k, r in resources.items()
+        if r["Type"] == "AWS::Organizations::OrganizationalUnit"
+    }
+    assert set(ous) == {ou.name for ou in CONFIG.organization.organizational_units}
+    for ou in CONFIG.organization.organizational_units:
+        parent = ous[ou.name][1]
+        if ou.parent == "Root":
+            assert parent == CONFIG.organization.root_id
+        else:
+            assert parent == {"Fn::GetAtt": [ous[ou.parent][0], "Id"]}
+
+
+def test_tag_and_backup_policies_at_the_root(synthesis: Synthesis) -> None:
+    template = Template.from_json(_template(synthesis, "organization"))
+    policies = template.find_resources("AWS::Organizations::Policy")
+    by_type = {
+        p["Properties"]["Type"]: p["Properties"]
+        for p in policies.values()
+        if p["Properties"]["Type"] != "SERVICE_CONTROL_POLICY"
+    }
+    tags = by_type["TAG_POLICY"]
+    assert tags["TargetIds"] == [CONFIG.organization.root_id]
+    assert tags["Content"]["tags"]["costcenter"]["tag_value"]["@@assign"] == list(CONFIG.tag_policy.cost_centers)
+    assert tags["Content"]["tags"]["environment"]["tag_key"]["@@assign"] == "Environment"
+    backup = by_type["BACKUP_POLICY"]
+    (plan,) = backup["Content"]["plans"].values()
+    assert plan["regions"]["@@assign"] == [CONFIG.regions.home, CONFIG.regions.dr]
+    (rule,) = plan["rules"].values()
+    assert rule["lifecycle"]["delete_after_days"]["@@assign"] == str(CONFIG.backup_policy.retention_days)
+
+
+def test_member_roles_stackset_deploys_the_gated_template(synthesis: Synthesis) -> None:
+    """Service-managed, auto-deployed to the configured OUs; its body is exactly the
+    member-roles template that the gates checked."""
+    template = _template(synthesis, "organization")
+    (stackset,) = Template.from_json(template).find_resources("AWS::CloudFormation::StackSet").values()
+    properties = stackset["Properties"]
+    assert properties["PermissionModel"] == "SERVICE_MANAGED"
+    assert properties["AutoDeployment"] == {"Enabled": True, "RetainStacksOnAccountRemoval": False}
+    (group,) = properties["StackInstancesGroup"]
+    ou_logical = {
+        r["Properties"]["Name"]: k
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::Organizations::OrganizationalUnit"
+    }
+    assert group["DeploymentTargets"]["OrganizationalUnitIds"] == [
+        {"Fn::GetAtt": [ou_logical[ou], "Id"]} for ou in CONFIG.guardrails.member_roles_ous
+    ]
+    member_roles = synthesis.stack("stackset-member-roles/member-roles").template
+    assert json.loads(properties["TemplateBody"]) == member_roles
+    roles = {
+        r["Properties"]["RoleName"]: r for r in member_roles["Resources"].values() if r["Type"] == "AWS::IAM::Role"
+    }
+    break_glass = roles[CONFIG.guardrails.break_glass_role]["Properties"]
+    (trust,) = break_glass["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    assert CONFIG.account(AccountRole.MANAGEMENT).id in json.dumps(trust["Principal"])
+    assert break_glass["MaxSessionDuration"] == 3600
+
+
+def test_accounts_are_created_only_when_the_config_says_so(synthesis: Synthesis) -> None:
+    assert not Template.from_json(_template(synthesis, "organization")).find_resources("AWS::Organizations::Account")
+    config = parse_config(_config_with({"organization": {"create_accounts": True}}))
+    stack = OrganizationStack(cdk.App(context=app_context()), "org", config=config, member_roles_template={})
+    accounts = Template.from_stack(stack).find_resources("AWS::Organizations::Account")
+    assert len(accounts) == len(config.accounts) - 1  # all but the management account
+    assert all(a["DeletionPolicy"] == "Retain" for a in accounts.values())
+
+
+def test_organization_trail_writes_to_the_log_archive(synthesis: Synthesis) -> None:
+    trail = Template.from_json(_template(synthesis, "organization-services"))
+    log_archive = CONFIG.account(AccountRole.LOG_ARCHIVE).id
+    trail.has_resource_properties(
+        "AWS::CloudTrail::Trail",
+        {
+            "IsOrganizationTrail": True,
+            "IsMultiRegionTrail": True,
+            "IncludeGlobalServiceEvents": True,
+            "EnableLogFileValidation": True,
+            "IsLogging": True,
+            "S3BucketName": log_bucket_name(CONFIG, "cloudtrail"),
+            "KMSKeyId": f"arn:aws:kms:{HOME}:{log_archive}:{log_key_alias(CONFIG)}",
+        },
+    )
+
+
+def test_delegated_administrators_and_scoped_custom_resource_permissions(synthesis: Synthesis) -> None:
+    template = _template(synthesis, "organization-services")
+    audit = CONFIG.account(AccountRole.AUDIT).id
+    Template.from_json(template).has_resource_properties("AWS::SecurityHub::DelegatedAdmin", {"AdminAccountId": audit})
+    calls = [json.dumps(r["Properties"]) for r in template["Resources"].values() if r["Type"] == "Custom::AWS"]
+    for service in ("access-analyzer", "config", "guardduty", "securityhub", "sso", "member.org.stacksets"):
+        assert any("enableAWSServiceAccess" in c and service in c for c in calls), service
+    assert sum("registerDelegatedAdministrator" in c and audit in c for c in calls) == 3
+    assert any("enableOrganizationAdminAccount" in c and audit in c for c in calls)
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(a.endswith(":*") or a == "*" for a in actions), actions
+            write = [a for a in actions if not a.split(":")[1].startswith(("Describe", "List"))]
+            if statement["Resource"] == "*" and write and not actions[0].startswith("guardduty"):
+                assert "Condition" in statement, f"{actions} on * without a condition"
+
+
+def test_audit_account_aggregates_and_analyzes_the_organization(synthesis: Synthesis) -> None:
+    template = Template.from_json(_template(synthesis, "audit-services"))
+    template.has_resource_properties(
+        "AWS::Config::ConfigurationAggregator", {"OrganizationAggregationSource": {"AllAwsRegions": True}}
+    )
+    template.has_resource_properties("AWS::AccessAnalyzer::Analyzer", {"Type": "ORGANIZATION"})
+
+
+def test_identity_center_permission_sets_and_assignments(synthesis: Synthesis) -> None:
+    template = Template.from_json(_template(synthesis, "identity-center"))
+    sets = template.find_resources("AWS::SSO::PermissionSet")
+    assert {s["Properties"]["Name"] for s in sets.values()} == {
+        "AdministratorAccess",
+        "ReadOnly",
+        "NetworkAdministrator",
+    }
+    assert all(s["Properties"]["SessionDuration"] == "PT4H" for s in sets.values())
+    assignments = template.find_resources("AWS::SSO::Assignment")
+    assert len(assignments) == sum(len(a.accounts) for a in CONFIG.identity_center.assignments)
+    network_admin = [a for a in assignments.values() if "NetworkAdministrator" in json.dumps(a)]
+    assert [a["Properties"]["TargetId"] for a in network_admin] == [CONFIG.account_named("network").id]

@@ -1,0 +1,89 @@
+"""Regenerate the generated sections of the pattern pages from the synthesized templates.
+
+A page marks each generated section with ``<!-- generated:NAME -->`` and
+``<!-- /generated:NAME -->``; everything between is replaced, everything outside is prose.
+Run ``make docs`` after a change; a test fails when a page has drifted from the code.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from analysis.assembly import StackTemplate, read_assembly
+from analysis.guardrail_cases import CASES
+from analysis.organization_report import (
+    build_organization,
+    evaluate_cases,
+    render_case_table,
+    render_ou_tree,
+    render_scp_matrix,
+    scps_from_template,
+)
+from org_config import OrgConfig, load_config
+from stacks.organization.service_control_policies import library
+
+ROOT = Path(__file__).resolve().parents[1]
+ORGANIZATION_PAGE = ROOT / "docs" / "patterns" / "organization.md"
+
+
+def _stack(stacks: list[StackTemplate], prefix: str) -> StackTemplate:
+    return next(s for s in stacks if s.name.startswith(prefix))
+
+
+def organization_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dict[str, str]:
+    template = _stack(stacks, "organization-").template
+    scps = scps_from_template(config, template)
+    outcomes = evaluate_cases(config, build_organization(config, scps), CASES)
+    statements = ["| SCP | statement | prevents, and why | exempt |", "| --- | --- | --- | --- |"]
+    for policy in library(config).values():
+        for guardrail in policy.guardrails:
+            statements.append(f"| `{policy.name}` | `{guardrail.sid}` | {guardrail.prevents} | {guardrail.exempt} |")
+    return {
+        "ou-tree": render_ou_tree(config, scps),
+        "scp-matrix": render_scp_matrix(config, scps),
+        "scp-statements": "\n".join(statements),
+        "request-table": render_case_table(outcomes),
+    }
+
+
+def _replacement(body: str) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        return f"{match.group(1)}{body}\n{match.group(2)}"
+
+    return replace
+
+
+def replace_sections(text: str, sections: dict[str, str]) -> str:
+    """``text`` with each marked section replaced; a missing marker is an error."""
+    for name, body in sections.items():
+        pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.DOTALL)
+        if not pattern.search(text):
+            raise ValueError(f"no generated:{name} section in the page")
+        text = pattern.sub(_replacement(body), text)
+    return text
+
+
+def pages(outdir: str | Path) -> dict[Path, str]:
+    """Every generated page, as it should read for the assembly at ``outdir``."""
+    config = load_config()  # the docs describe the example organization
+    stacks = read_assembly(outdir)
+    return {
+        ORGANIZATION_PAGE: replace_sections(
+            ORGANIZATION_PAGE.read_text(encoding="utf-8"), organization_sections(config, stacks)
+        ),
+    }
+
+
+def main(argv: list[str]) -> int:
+    outdir = argv[0] if argv else "cdk.out"
+    for path, text in pages(outdir).items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -295,10 +295,68 @@ class Streaming(_Model):
     retention_hours: Annotated[int, Field(ge=24, le=8760)] = 24
 
 
+# Retention periods CloudWatch Logs accepts, in days.
+LOG_RETENTION_DAYS: frozenset[int] = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+# Roles of the accounts a workload pattern may be deployed to: never the management,
+# security (log-archive, audit) or network accounts.
+WORKLOAD_ROLES: frozenset[AccountRole] = frozenset(
+    {AccountRole.WORKLOAD_PROD, AccountRole.WORKLOAD_NONPROD, AccountRole.SANDBOX}
+)
+
+
 class ObjectIndex(_Model):
     """Pattern 4: the S3 object index and its query API."""
 
     account: str = "workload-prod"  # account name the pattern is deployed to
+    # An address subscribed to the alarm topic (optional: subscribe others to the topic).
+    alarm_email: str | None = None
+    # Query API throttling: the steady request rate and the burst (token bucket size) across
+    # all callers. The all-customers by-day route costs four queries per page and gets a
+    # quarter of both, hence at least 4.
+    api_rate_limit_per_second: Annotated[int, Field(ge=4, le=10_000)] = 50
+    api_burst_limit: Annotated[int, Field(ge=4, le=5_000)] = 100
+    # At most this many indexer invocations run at once (event source maximum concurrency
+    # and reserved concurrency alike), which caps the write rate on the table.
+    indexer_max_concurrency: Annotated[int, Field(ge=2, le=1_000)] = 5
+    query_reserved_concurrency: Annotated[int, Field(ge=1, le=1_000)] = 20
+    # Alarm when the oldest S3 event has waited this long; at most a day, well inside the
+    # 4 days the queue keeps an event.
+    oldest_event_alarm_minutes: Annotated[int, Field(ge=1, le=1_440)] = 15
+    # Retention of the function and API access logs (checkov asks for at least a year).
+    log_retention_days: int = 365
+    # Lifecycle of the customer objects in the data bucket.
+    transition_to_infrequent_access_days: Annotated[int, Field(ge=30)] = 90
+    transition_to_glacier_days: Annotated[int, Field(ge=1)] = 365
+    expire_after_days: Annotated[int, Field(ge=1)] = 3650
+    noncurrent_versions_expire_after_days: Annotated[int, Field(ge=1)] = 30
+
+    @field_validator("alarm_email")
+    @classmethod
+    def _valid_email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.fullmatch(value):
+            raise ValueError(f"not a valid email address: '{value}'")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_cloudwatch_accepts(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(str(days) for days in sorted(LOG_RETENTION_DAYS))
+            raise ValueError(f"{value} is not a retention CloudWatch Logs accepts ({allowed})")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ObjectIndex:
+        if self.transition_to_glacier_days <= self.transition_to_infrequent_access_days:
+            raise ValueError(
+                "object_index.transition_to_glacier_days: must be later than transition_to_infrequent_access_days"
+            )
+        if self.expire_after_days <= self.transition_to_glacier_days:
+            raise ValueError("object_index.expire_after_days: must be later than transition_to_glacier_days")
+        return self
 
 
 class Guardrails(_Model):
@@ -440,6 +498,13 @@ class OrgConfig(_Model):
                     raise ValueError(f"{field}: '{account}' is not a defined account")
         if self.object_index.account not in names:
             raise ValueError(f"object_index.account: '{self.object_index.account}' is not a defined account")
+        role = self.account_named(self.object_index.account).role
+        if role not in WORKLOAD_ROLES:
+            allowed = ", ".join(sorted(r.value for r in WORKLOAD_ROLES))
+            raise ValueError(
+                f"object_index.account: '{self.object_index.account}' has role '{role.value}'; "
+                f"the pattern deploys only to an account with role {allowed}"
+            )
 
     # Lookups the stacks use, so no stack searches the account list itself.
 

@@ -35,3 +35,15 @@ def organization_trail_arn(config: OrgConfig) -> str:
     """ARN of the organization CloudTrail trail, owned by the management account."""
     management = config.account(AccountRole.MANAGEMENT)
     return f"arn:aws:cloudtrail:{config.regions.home}:{management.id}:trail/{ORGANIZATION_TRAIL_NAME}"
+
+
+def object_index_bucket_name(config: OrgConfig) -> str:
+    """Name of the object index's data bucket in its account's home region.
+
+    Uploaders address the bucket by name, and the bucket's own event notification and the
+    queue and key policies that let S3 deliver them refer to it before it exists (a
+    generated name would make the bucket and the queue policy depend on each other).
+    ``{prefix}-object-index-{account id}-{region}``: at most 61 characters.
+    """
+    account = config.account_named(config.object_index.account)
+    return f"{config.organization.name_prefix}-object-index-{account.id}-{config.regions.home}"

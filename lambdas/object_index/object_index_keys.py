@@ -66,10 +66,10 @@ Pagination tokens
 -----------------
 A token is ``base64url(JSON payload) "." base64url(HMAC-SHA256)``. The payload
 holds the query it was issued for and the DynamoDB position to resume from.
-The HMAC key is the ``PAGINATION_KEY`` secret of the query function. A token
+The HMAC key is the query function's pagination key secret. A token
 that was altered, signed with another key, or issued for another query is
 rejected. Tokens are opaque but not encrypted: they contain object keys the
-caller has already seen. Rotating ``PAGINATION_KEY`` invalidates all tokens
+caller has already seen. Rotating the key invalidates all tokens
 in circulation; callers then start again from the first page.
 """
 

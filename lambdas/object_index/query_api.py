@@ -23,8 +23,10 @@ Every read is a DynamoDB Query or GetItem. The all-customers-per-day index is
 spread over ``DAY_SHARD_COUNT`` partitions per day; that route queries every
 partition and merges the results by upload time.
 
-Environment: ``INDEX_TABLE_NAME`` (required), ``PAGINATION_KEY`` (required,
-at least 32 characters; secret for signing pagination tokens).
+Environment: ``INDEX_TABLE_NAME`` (required) and ``PAGINATION_KEY_SECRET_ID``
+(required): the ARN or name of the Secrets Manager secret whose string, at least
+32 characters, signs pagination tokens. The function reads it once per execution
+environment, so the key never appears in the function's configuration.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 # The Lambda runtime loads these modules from the asset root, where they are
 # top-level modules; static analysis sees the asset folder as a package.
@@ -77,24 +80,39 @@ class Settings:
     pagination_key: bytes
 
 
+_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5)
+
+
 @functools.cache
 def get_settings() -> Settings:
+    """Table name and pagination key, read once per execution environment."""
     table_name = os.environ.get("INDEX_TABLE_NAME", "").strip()
     if not table_name:
         raise RuntimeError("INDEX_TABLE_NAME environment variable is not set")
-    pagination_key = os.environ.get("PAGINATION_KEY", "")
-    if len(pagination_key) < MIN_PAGINATION_KEY_LENGTH:
+    secret_id = os.environ.get("PAGINATION_KEY_SECRET_ID", "").strip()
+    if not secret_id:
+        raise RuntimeError("PAGINATION_KEY_SECRET_ID environment variable is not set")
+    try:
+        secret = _secretsmanager().get_secret_value(SecretId=secret_id)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "unknown error")
         raise RuntimeError(
-            f"PAGINATION_KEY environment variable must hold a secret of at least {MIN_PAGINATION_KEY_LENGTH} characters"
-        )
+            f"cannot read the pagination key secret named by PAGINATION_KEY_SECRET_ID: {code}"
+        ) from error
+    pagination_key = secret.get("SecretString") or ""
+    if len(pagination_key) < MIN_PAGINATION_KEY_LENGTH:
+        raise RuntimeError(f"the pagination key secret must hold at least {MIN_PAGINATION_KEY_LENGTH} characters")
     return Settings(table_name=table_name, pagination_key=pagination_key.encode("utf-8"))
 
 
 @functools.cache
 def _dynamodb() -> Any:
-    return boto3.client(
-        "dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5)
-    )
+    return boto3.client("dynamodb", config=_BOTO_CONFIG)
+
+
+@functools.cache
+def _secretsmanager() -> Any:
+    return boto3.client("secretsmanager", config=_BOTO_CONFIG)
 
 
 # --- Input validation ------------------------------------------------------------

@@ -24,7 +24,7 @@ _FAKE_ENVIRONMENT = {
     "AWS_REGION": helpers.REGION,
     "AWS_EC2_METADATA_DISABLED": "true",
     "INDEX_TABLE_NAME": helpers.TABLE_NAME,
-    "PAGINATION_KEY": helpers.PAGINATION_KEY,
+    "PAGINATION_KEY_SECRET_ID": helpers.PAGINATION_KEY_SECRET_NAME,
     "POWERTOOLS_SERVICE_NAME": "object-index-test",
 }
 
@@ -55,10 +55,12 @@ def forbid_scan(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """A fresh mocked account with the index table and an empty source bucket."""
+    """A fresh mocked account with the index table, an empty source bucket and the
+    pagination key secret."""
     with mock_aws():
         helpers.reset_handler_caches()
         helpers.create_table()
         helpers.create_bucket()
+        helpers.create_pagination_secret()
         yield
     helpers.reset_handler_caches()

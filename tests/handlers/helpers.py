@@ -36,6 +36,7 @@ TABLE_NAME = "object-index-test"
 BUCKET = "customer-uploads-test"
 QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:object-index-events"
 PAGINATION_KEY = "test-pagination-secret-0123456789abcdef"
+PAGINATION_KEY_SECRET_NAME = "object-index-test/pagination-key"
 
 _deserializer = TypeDeserializer()
 
@@ -55,6 +56,7 @@ def reset_handler_caches() -> None:
         indexer._s3,
         query_api.get_settings,
         query_api._dynamodb,
+        query_api._secretsmanager,
     ):
         function.cache_clear()
 
@@ -91,6 +93,17 @@ def create_table() -> None:
         TableName=TABLE_NAME,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": keys.TTL_ATTRIBUTE},
     )
+
+
+def create_pagination_secret(value: str = PAGINATION_KEY) -> None:
+    """The secret the query function signs pagination tokens with, as the stack creates it."""
+    client("secretsmanager").create_secret(Name=PAGINATION_KEY_SECRET_NAME, SecretString=value)
+
+
+def set_pagination_key(value: str) -> None:
+    """Give the pagination key secret a new value, as a rotation by hand does."""
+    client("secretsmanager").put_secret_value(SecretId=PAGINATION_KEY_SECRET_NAME, SecretString=value)
+    query_api.get_settings.cache_clear()
 
 
 def create_bucket(versioned: bool = False) -> None:

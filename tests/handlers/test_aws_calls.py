@@ -23,6 +23,7 @@ INDEXER_CALLS = {
 QUERY_API_CALLS = {
     ("dynamodb", "Query"),  # dynamodb:Query on the table's indexes
     ("dynamodb", "GetItem"),  # dynamodb:GetItem on the table
+    ("secretsmanager", "GetSecretValue"),  # the pagination key secret, once per execution environment
 }
 
 

@@ -59,6 +59,7 @@ def seeded_index() -> Iterator[None]:
         helpers.reset_handler_caches()
         helpers.create_table()
         helpers.create_bucket()
+        helpers.create_pagination_secret()
         for upload in LIVE:
             helpers.upload(upload.key, upload.body, upload.content_type, upload.classification)
         records = [created(u.key, u.body, _seq(100), u.uploaded_at) for u in LIVE]
@@ -342,12 +343,13 @@ def test_a_modified_token_is_rejected() -> None:
         assert body["message"] in {"next_token is invalid or has been modified", "next_token is not a valid token"}
 
 
-def test_a_token_signed_with_another_key_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PAGINATION_KEY", "a-different-deployment-secret-0123456789")
-    query_api.get_settings.cache_clear()
-    foreign = _first_token("/customers/acme/objects")
-    monkeypatch.setenv("PAGINATION_KEY", helpers.PAGINATION_KEY)
-    query_api.get_settings.cache_clear()
+def test_a_token_signed_with_another_key_is_rejected() -> None:
+    """Also what a rotated key does to the tokens in circulation."""
+    helpers.set_pagination_key("a-different-deployment-secret-0123456789")
+    try:
+        foreign = _first_token("/customers/acme/objects")
+    finally:
+        helpers.set_pagination_key(helpers.PAGINATION_KEY)
     status, body = call_api("/customers/acme/objects", next_token=foreign)
     assert (status, body) == (400, {"message": "next_token is invalid or has been modified"})
 
@@ -359,17 +361,31 @@ def test_unknown_routes_are_404() -> None:
     assert call_api("/customers/acme")[0] == 404
 
 
-@pytest.mark.parametrize("value", [None, "", "too-short"])
-def test_a_missing_or_weak_pagination_key_fails_fast(monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
-    if value is None:
-        monkeypatch.delenv("PAGINATION_KEY")
-    else:
-        monkeypatch.setenv("PAGINATION_KEY", value)
+@pytest.mark.parametrize(
+    ("secret_id", "value", "error"),
+    [
+        (None, None, "PAGINATION_KEY_SECRET_ID environment variable is not set"),
+        ("object-index-test/no-such-secret", None, "cannot read the pagination key secret .*ResourceNotFound"),
+        (None, "too-short", "the pagination key secret must hold at least 32 characters"),
+    ],
+    ids=["no-secret-configured", "unknown-secret", "short-key"],
+)
+def test_a_missing_or_weak_pagination_key_fails_fast(
+    monkeypatch: pytest.MonkeyPatch, secret_id: str | None, value: str | None, error: str
+) -> None:
+    if secret_id is not None:
+        monkeypatch.setenv("PAGINATION_KEY_SECRET_ID", secret_id)
+    elif value is None:
+        monkeypatch.delenv("PAGINATION_KEY_SECRET_ID")
+    if value is not None:
+        helpers.set_pagination_key(value)
     query_api.get_settings.cache_clear()
     try:
-        with pytest.raises(RuntimeError, match="PAGINATION_KEY environment variable must hold a secret"):
+        with pytest.raises(RuntimeError, match=error):
             call_api("/customers/acme/totals")
     finally:
+        if value is not None:
+            helpers.set_pagination_key(helpers.PAGINATION_KEY)
         query_api.get_settings.cache_clear()
 
 

@@ -1,0 +1,52 @@
+"""Pattern 4: S3 objects indexed in DynamoDB, answered through an authenticated API.
+
+Two stacks in the workload account, home region:
+
+* :mod:`stacks.object_index.data`: everything that holds data or keys (bucket, table,
+  queues, key, alarm topic), retained and never replaced by a code change;
+* :mod:`stacks.object_index.api`: the indexer and query functions, the REST API, the
+  alarms and log groups, which can be replaced at any time;
+* :mod:`stacks.object_index.placement`: which account and region both go to.
+
+The table layout below is the one the handlers in ``lambdas/object_index`` expect; the
+stacks keep their own copy (the handler folder is Lambda code, not a library of the app)
+and a test fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+# --- Table layout (see lambdas/object_index/object_index_keys.py) -----------------------
+
+PARTITION_KEY = "PK"
+SORT_KEY = "SK"
+TTL_ATTRIBUTE = "expires_at"  # tombstones expire 30 days after the delete
+# Index name -> (partition key, sort key); every index projects ALL attributes.
+GLOBAL_SECONDARY_INDEXES: dict[str, tuple[str, str]] = {
+    "by-upload-time": ("PK", "UPLOAD_SK"),
+    "by-content-type": ("CT_PK", "UPLOAD_SK"),
+    "by-classification": ("CLS_PK", "UPLOAD_SK"),
+    "by-day": ("DAY_PK", "DAY_SK"),
+}
+
+# --- Event path --------------------------------------------------------------------------
+
+OBJECT_PREFIX = "customers/"  # objects outside it are neither indexed nor readable by the indexer
+# ObjectCreated and ObjectRemoved cover uploads and deletes by callers. A lifecycle
+# expiration of a current version creates a delete marker and sends only
+# LifecycleExpiration:DeleteMarkerCreated; LifecycleExpiration:Delete is left out on
+# purpose: in this versioned bucket it reports noncurrent versions being removed, which
+# must not remove the live object from the index.
+S3_EVENTS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:DeleteMarkerCreated")
+
+INDEXER_TIMEOUT_SECONDS = 30  # a batch of 10 messages takes about a second; the rest is retry room
+INDEXER_BATCH_SIZE = 10
+INDEXER_MAX_BATCHING_WINDOW_SECONDS = 5  # at low traffic an event waits at most this long
+# Lambda's guidance for an SQS event source is a visibility timeout of at least six times the
+# function timeout (room to retry throttled batches); the batching window comes on top, because
+# a message is already in flight while its batch is gathered.
+QUEUE_VISIBILITY_TIMEOUT_SECONDS = 6 * INDEXER_TIMEOUT_SECONDS + INDEXER_MAX_BATCHING_WINDOW_SECONDS
+MAX_RECEIVE_COUNT = 5  # then the message moves to the dead-letter queue
+QUEUE_RETENTION_DAYS = 4
+# SQS keeps a message at most 14 days from its first enqueue, in the dead-letter queue too;
+# the handlers' tombstones (30 days) must outlive that, which a test checks.
+DEAD_LETTER_RETENTION_DAYS = 14

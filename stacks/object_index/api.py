@@ -1,0 +1,410 @@
+"""The object index's stateless half: the two functions, the REST API and the alarms.
+
+    event queue ─► indexer (SQS event source, partial batch failures) ─► index table
+                                                                       └─► HeadObject on the data bucket
+    caller (SigV4) ─► REST API (IAM auth, validated parameters, throttled) ─► query function ─► index table
+    alarms: dead letters, oldest event, function errors, API 5XX ─► alarm topic (data stack)
+
+Everything here can be deleted and recreated without losing an object or an index entry.
+"""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from cdk_constructs.gates import acknowledge_nag, skip_checkov
+from cdk_constructs.hardened_function import HardenedFunction
+from org_config.model import OrgConfig
+from stacks.object_index import (
+    GLOBAL_SECONDARY_INDEXES,
+    INDEXER_BATCH_SIZE,
+    INDEXER_MAX_BATCHING_WINDOW_SECONDS,
+    INDEXER_TIMEOUT_SECONDS,
+    OBJECT_PREFIX,
+)
+from stacks.object_index.data import ObjectIndexDataStack
+
+HANDLER_CODE = str(Path(__file__).resolve().parents[2] / "lambdas" / "object_index")
+RUNTIME = lambda_.Runtime.PYTHON_3_14  # the latest Python runtime; cdk-nag's AwsSolutions-L1 asks for it
+ARCHITECTURE = lambda_.Architecture.X86_64
+# 27: the version the Powertools for AWS Lambda (Python) docs list for python314-x86_64 in every commercial region
+POWERTOOLS_LAYER_VERSION = 27
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"  # the Powertools for AWS Lambda publishing account
+QUERY_TIMEOUT_SECONDS = 10  # well inside API Gateway's 29-second integration timeout
+STAGE_NAME = "v1"
+
+
+def powertools_layer_arn(partition: str, region: str) -> str:
+    """The public Powertools for AWS Lambda (Python) v3 layer for this runtime and architecture."""
+    runtime = RUNTIME.name.replace(".", "")  # python3.14 -> python314
+    name = f"AWSLambdaPowertoolsPythonV3-{runtime}-{ARCHITECTURE.name}"
+    return f"arn:{partition}:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{name}:{POWERTOOLS_LAYER_VERSION}"
+
+
+class ObjectIndexApiStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: OrgConfig,
+        data: ObjectIndexDataStack,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        settings = config.object_index
+        key = data.data_key.key
+        table = data.table
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self, "Powertools", powertools_layer_arn(self.partition, self.region)
+        )
+
+        def function(construct_id: str, **props: Any) -> HardenedFunction:
+            return HardenedFunction(
+                self,
+                construct_id,
+                code_path=HANDLER_CODE,
+                runtime=RUNTIME,
+                architecture=ARCHITECTURE,
+                layers=[powertools],
+                key=key,
+                log_retention_days=settings.log_retention_days,
+                **props,
+            )
+
+        # --- Indexer: S3 events from the queue into the table --------------------------------
+        self.indexer = function(
+            "Indexer",
+            handler="indexer.handler",
+            description="S3 object index: applies S3 event notifications to the index table",
+            environment={
+                "INDEX_TABLE_NAME": table.table_name,
+                "POWERTOOLS_SERVICE_NAME": "object-index-indexer",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+            # As many as the event source may run at once, so the event source is never throttled.
+            reserved_concurrency=settings.indexer_max_concurrency,
+            timeout=Duration.seconds(INDEXER_TIMEOUT_SECONDS),
+        )
+        indexer_role = self.indexer.role
+        # Puts and updates inside TransactWriteItems are authorized as PutItem and UpdateItem;
+        # the indexer never deletes (deletes write tombstones) and never queries.
+        indexer_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="IndexTableReadWriteItems",
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                resources=[table.table_arn],
+            )
+        )
+        customer_objects = f"{data.bucket_arn}/{OBJECT_PREFIX}*"
+        indexer_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="HeadCustomerObjects",  # HeadObject is authorized as GetObject
+                actions=["s3:GetObject"],
+                resources=[customer_objects],
+            )
+        )
+        indexer_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="TellDeletedFromForbidden",  # without it, HeadObject of a deleted key is 403, not 404
+                actions=["s3:ListBucket"],
+                resources=[data.bucket_arn],
+            )
+        )
+        acknowledge_nag(
+            indexer_role,
+            f"AwsSolutions-IAM5[Resource::{customer_objects}]",
+            "The indexer reads the metadata of any object under the customers/ prefix; object "
+            "ARNs cannot be listed in advance, and the prefix is the narrowest scope there is.",
+        )
+        # The event source grants what consuming the queue takes (receive, delete, change
+        # visibility, and kms:Decrypt on the queue's key).
+        self.indexer.function.add_event_source(
+            event_sources.SqsEventSource(
+                data.events,
+                batch_size=INDEXER_BATCH_SIZE,
+                max_batching_window=Duration.seconds(INDEXER_MAX_BATCHING_WINDOW_SECONDS),
+                report_batch_item_failures=True,
+                max_concurrency=settings.indexer_max_concurrency,
+            )
+        )
+
+        # --- Query function: the four access patterns ----------------------------------------
+        self.pagination_key = secretsmanager.Secret(
+            self,
+            "PaginationKey",
+            description="S3 object index: HMAC key that signs the query API's pagination tokens",
+            encryption_key=key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False
+            ),
+        )
+        acknowledge_nag(
+            self.pagination_key,
+            "AwsSolutions-SMG4",
+            "The key only signs pagination tokens (it grants no access: every request is "
+            "IAM-authorized); rotating it invalidates every token in circulation, so it is "
+            "rotated by hand when needed, as the pattern's page describes.",
+        )
+        self.query = function(
+            "Query",
+            handler="query_api.handler",
+            description="S3 object index: answers the query API from the index table",
+            environment={
+                "INDEX_TABLE_NAME": table.table_name,
+                "PAGINATION_KEY_SECRET_ID": self.pagination_key.secret_arn,
+                "POWERTOOLS_SERVICE_NAME": "object-index-query",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+            reserved_concurrency=settings.query_reserved_concurrency,
+            timeout=Duration.seconds(QUERY_TIMEOUT_SECONDS),
+        )
+        query_role = self.query.role
+        query_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="QueryIndexes",
+                actions=["dynamodb:Query"],
+                resources=[f"{table.table_arn}/index/{name}" for name in GLOBAL_SECONDARY_INDEXES],
+            )
+        )
+        query_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadTotals",
+                actions=["dynamodb:GetItem"],
+                resources=[table.table_arn],
+            )
+        )
+        query_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadPaginationKey",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[self.pagination_key.secret_arn],
+            )
+        )
+
+        # --- REST API --------------------------------------------------------------------------
+        account_logging = self._api_gateway_logging_role()
+        self.access_logs = logs.LogGroup(self, "ApiAccessLogs", encryption_key=key)
+        typing.cast(logs.CfnLogGroup, _cfn(self.access_logs)).retention_in_days = settings.log_retention_days
+        rate = settings.api_rate_limit_per_second
+        burst = settings.api_burst_limit
+        self.api = apigateway.RestApi(
+            self,
+            "QueryApi",
+            # The API's 5XX metric is per API name: a name of its own keeps other APIs out of the alarm.
+            rest_api_name=f"{self.stack_name}-query",
+            description="S3 object index: objects by customer, date, attribute and day; totals per customer",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            cloud_watch_role=False,  # the account's API Gateway logging role is set below, explicitly
+            default_method_options=apigateway.MethodOptions(authorization_type=apigateway.AuthorizationType.IAM),
+            deploy_options=apigateway.StageOptions(
+                stage_name=STAGE_NAME,
+                access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # full request and response logging would log customer data
+                metrics_enabled=True,
+                tracing_enabled=True,
+                throttling_rate_limit=rate,
+                throttling_burst_limit=burst,
+                method_options={
+                    # Four queries per page (one per day shard): a quarter of the rate and burst.
+                    # Settings of one method replace the stage's, so logging and metrics repeat.
+                    "/uploads/by-day/GET": apigateway.MethodDeploymentOptions(
+                        throttling_rate_limit=rate / 4,
+                        throttling_burst_limit=burst // 4,
+                        logging_level=apigateway.MethodLoggingLevel.ERROR,
+                        data_trace_enabled=False,
+                        metrics_enabled=True,
+                    )
+                },
+            ),
+        )
+        self.api.deployment_stage.node.add_dependency(account_logging)
+        validator = self.api.add_request_validator(
+            "Parameters",
+            validate_request_parameters=True,
+            validate_request_body=True,  # no method takes a body; a body without a model is not checked
+        )
+        integration = apigateway.LambdaIntegration(self.query.function, allow_test_invoke=False)
+
+        def get(resource: apigateway.IResource, *, required: tuple[str, ...] = (), paged: bool = True) -> None:
+            parameters = {f"method.request.querystring.{name}": True for name in required}
+            if paged:
+                parameters.update({f"method.request.querystring.{name}": False for name in ("limit", "next_token")})
+            if "{customer_id}" in resource.path:
+                parameters["method.request.path.customer_id"] = True
+            method = resource.add_method(
+                "GET",
+                integration,
+                authorization_type=apigateway.AuthorizationType.IAM,
+                request_validator=validator,
+                request_parameters=parameters,
+            )
+            acknowledge_nag(
+                method,
+                "AwsSolutions-COG4",
+                "Callers are AWS principals authorized with IAM (SigV4), not end users of a "
+                "Cognito user pool; this method requires IAM authorization.",
+            )
+
+        customer = self.api.root.add_resource("customers").add_resource("{customer_id}")
+        objects = customer.add_resource("objects")
+        get(objects)
+        get(customer.add_resource("totals"), paged=False)
+        get(objects.add_resource("by-attribute"), required=("name", "value"))
+        get(objects.add_resource("by-date"), required=("start", "end"))
+        get(self.api.root.add_resource("uploads").add_resource("by-day"), required=("date",))
+
+        stage = _cfn(self.api.deployment_stage)
+        acknowledge_nag(
+            stage,
+            "AwsSolutions-APIG3",
+            "Every method requires SigV4-signed requests (IAM authorization), which API Gateway "
+            "checks before any integration runs, and the stage is throttled; a web ACL would add "
+            "per-request cost without a threat it stops for such an API.",
+        )
+        skip_checkov(
+            stage,
+            "CKV_AWS_120",
+            "Pages change as objects are indexed and every response is specific to its caller's "
+            "query; a stage cache would serve stale pages and bill an always-on cache cluster.",
+        )
+        for handler_function in (self.indexer, self.query):
+            cfn_function = _cfn(handler_function.function)
+            skip_checkov(
+                cfn_function,
+                "CKV_AWS_116",
+                "Invoked synchronously (SQS event source, API Gateway proxy); a function "
+                "dead-letter queue only receives failed asynchronous invocations. Failed "
+                "S3 events go to the event queue's own dead-letter queue.",
+            )
+            skip_checkov(
+                cfn_function,
+                "CKV_AWS_117",
+                "The function reaches only DynamoDB, S3, Secrets Manager and SQS through their "
+                "public endpoints with IAM; it has no network resource to reach in a VPC.",
+            )
+
+        # --- Alarms ----------------------------------------------------------------------------
+        alarm_action = cloudwatch_actions.SnsAction(data.alarm_topic)
+
+        def alarm(construct_id: str, description: str, metric: cloudwatch.Metric, threshold: float) -> None:
+            created = cloudwatch.Alarm(
+                self,
+                construct_id,
+                alarm_description=description,
+                metric=metric,
+                threshold=threshold,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            created.add_alarm_action(alarm_action)
+            created.add_ok_action(alarm_action)
+
+        one_minute = Duration.minutes(1)
+        five_minutes = Duration.minutes(5)
+        alarm(
+            "DeadLettersAlarm",
+            "S3 events the indexer could not apply after 5 attempts are in the dead-letter queue",
+            data.dead_letters.metric_approximate_number_of_messages_visible(period=one_minute, statistic="Maximum"),
+            0,
+        )
+        alarm(
+            "OldestEventAlarm",
+            f"An S3 event has waited more than {settings.oldest_event_alarm_minutes} minutes for the indexer",
+            data.events.metric_approximate_age_of_oldest_message(period=one_minute, statistic="Maximum"),
+            settings.oldest_event_alarm_minutes * 60,
+        )
+        alarm(
+            "IndexerErrorsAlarm",
+            "The indexer failed whole invocations (timeouts, configuration), not single messages",
+            self.indexer.function.metric_errors(period=five_minutes, statistic="Sum"),
+            0,
+        )
+        alarm(
+            "QueryErrorsAlarm",
+            "The query function failed invocations (timeouts, configuration)",
+            self.query.function.metric_errors(period=five_minutes, statistic="Sum"),
+            0,
+        )
+        alarm(
+            "Api5xxAlarm",
+            "The query API answered with server errors",
+            self.api.metric_server_error(period=five_minutes, statistic="Sum"),
+            0,
+        )
+
+    def _api_gateway_logging_role(self) -> apigateway.CfnAccount:
+        """API Gateway writes execution and access logs with one role per account and region
+        (``AWS::ApiGateway::Account``). The feature flag ``disableCloudWatchRole`` stops the
+        CDK from creating one with an AWS managed policy; this one has an inline policy
+        limited to this account's log groups in this region. Both are retained: other APIs
+        in the account log through the same setting."""
+        log_groups = f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:*"
+        role = iam.Role(
+            self,
+            "ApiGatewayLoggingRole",
+            assumed_by=iam.ServicePrincipal(
+                "apigateway.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": self.account}}
+            ),
+            description="Lets API Gateway write execution and access logs in this account and region",
+            inline_policies={
+                "WriteLogs": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(
+                            actions=[
+                                "logs:CreateLogGroup",
+                                "logs:CreateLogStream",
+                                "logs:DescribeLogGroups",
+                                "logs:DescribeLogStreams",
+                                "logs:PutLogEvents",
+                                "logs:GetLogEvents",
+                                "logs:FilterLogEvents",
+                            ],
+                            resources=[log_groups],
+                        )
+                    ]
+                )
+            },
+        )
+        role.apply_removal_policy(RemovalPolicy.RETAIN)
+        acknowledge_nag(
+            role,
+            f"AwsSolutions-IAM5[Resource::{log_groups}]",
+            "API Gateway names its execution log groups itself (one per API and stage) and this "
+            "role serves every REST API of the account in this region; it is limited to log "
+            "groups of this account and region.",
+        )
+        account_logging = apigateway.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
+        account_logging.apply_removal_policy(RemovalPolicy.RETAIN)
+        return account_logging
+
+
+def _cfn(construct: Construct) -> CfnResource:
+    """The CloudFormation resource behind an L2 construct."""
+    return typing.cast(CfnResource, construct.node.default_child)

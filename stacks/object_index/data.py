@@ -1,0 +1,224 @@
+"""The object index's stateful half: everything that holds data or keys.
+
+    uploaders ─► data bucket, customers/… ─(S3 event notifications)─► event queue ─► indexer
+                      │                                                  │ (api stack)
+                      └─► server access logs ─► access-log bucket        └─ 5th receive ─► dead-letter queue
+
+    index table (4 GSIs, on-demand, PITR, deletion protection) ◄─ indexer writes, query API reads
+    data key (KMS, rotating): bucket, table, queues, alarm topic, pagination secret, log groups
+    alarm topic ─► email (optional)
+
+Nothing here changes when the functions or the API change, so a stateless change can never
+replace the table or the bucket; both are retained if the stack is deleted.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk_constructs.gates import skip_checkov
+from cdk_constructs.hardened_bucket import HardenedBucket, Lifecycle
+from cdk_constructs.hardened_key import HardenedKey
+from org_config.model import OrgConfig
+from org_config.names import object_index_bucket_name
+from stacks.object_index import (
+    DEAD_LETTER_RETENTION_DAYS,
+    GLOBAL_SECONDARY_INDEXES,
+    MAX_RECEIVE_COUNT,
+    OBJECT_PREFIX,
+    PARTITION_KEY,
+    QUEUE_RETENTION_DAYS,
+    QUEUE_VISIBILITY_TIMEOUT_SECONDS,
+    S3_EVENTS,
+    SORT_KEY,
+    TTL_ATTRIBUTE,
+)
+
+
+class ObjectIndexDataStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        settings = config.object_index
+        self.bucket_name = object_index_bucket_name(config)
+        # Built from the name, not referenced: the queue and key policies below must exist
+        # before the bucket, whose notification configuration S3 checks against them.
+        self.bucket_arn = f"arn:{self.partition}:s3:::{self.bucket_name}"
+        this_account = {"aws:SourceAccount": self.account}
+
+        self.data_key = HardenedKey(
+            self,
+            "DataKey",
+            alias=f"alias/{config.organization.name_prefix}/object-index",
+            description="Encrypts the S3 object index: objects, table, queues, alarm topic, secret and logs",
+        )
+        key = self.data_key.key
+        self.data_key.allow_service(
+            sid="S3EventNotifications",  # S3 encrypts the event messages it sends to the queue
+            service_principal="s3.amazonaws.com",
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            conditions={"StringEquals": this_account, "ArnEquals": {"aws:SourceArn": self.bucket_arn}},
+        )
+        self.data_key.allow_service(
+            sid="CloudWatchAlarms",  # alarms publish to the encrypted alarm topic
+            service_principal="cloudwatch.amazonaws.com",
+            actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+            conditions={"StringEquals": this_account, "ArnLike": {"aws:SourceArn": self._alarm_arns()}},
+        )
+        self.data_key.allow_service(
+            sid="CloudWatchLogs",  # the function and API access log groups of this account and region
+            service_principal=f"logs.{self.region}.amazonaws.com",
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:*"
+                    )
+                }
+            },
+        )
+
+        # --- Queues: S3 event notifications wait here for the indexer --------------------
+        self.dead_letters = sqs.Queue(
+            self,
+            "EventDeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
+        )
+        self.events = sqs.Queue(
+            self,
+            "Events",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(QUEUE_VISIBILITY_TIMEOUT_SECONDS),
+            retention_period=Duration.days(QUEUE_RETENTION_DAYS),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVE_COUNT, queue=self.dead_letters),
+        )
+        self.events.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="S3EventNotifications",
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.events.queue_arn],
+                conditions={"StringEquals": this_account, "ArnEquals": {"aws:SourceArn": self.bucket_arn}},
+            )
+        )
+
+        # --- Buckets ------------------------------------------------------------------------
+        # S3 delivers server access logs only to an SSE-S3 bucket in the same account and
+        # region; they are kept as long as the organization keeps its logs.
+        log_retention = config.log_archive
+        self.access_logs = HardenedBucket(
+            self,
+            "AccessLogs",
+            encryption_key=None,
+            access_logs_bucket=None,
+            lifecycle=Lifecycle(
+                infrequent_access_after_days=log_retention.transition_to_infrequent_access_days,
+                glacier_after_days=log_retention.transition_to_glacier_days,
+                expire_after_days=log_retention.expire_after_days,
+                noncurrent_expire_after_days=log_retention.noncurrent_versions_expire_after_days,
+            ),
+        )
+        # (cdk-nag's AwsSolutions-S1 knows a log destination when it sees one; checkov does not.)
+        skip_checkov(
+            self.access_logs.cfn_bucket,
+            "CKV_AWS_18",
+            "This is the server access log destination; logging it into itself would loop.",
+        )
+        self.objects = HardenedBucket(
+            self,
+            "Objects",
+            bucket_name=self.bucket_name,
+            encryption_key=key,
+            access_logs_bucket=self.access_logs.bucket,
+            access_logs_prefix="objects/",
+            lifecycle=Lifecycle(
+                infrequent_access_after_days=settings.transition_to_infrequent_access_days,
+                glacier_after_days=settings.transition_to_glacier_days,
+                expire_after_days=settings.expire_after_days,
+                noncurrent_expire_after_days=settings.noncurrent_versions_expire_after_days,
+            ),
+            # Customers delete their objects; the index follows through the delete events.
+            deny_object_deletion=False,
+        )
+        # Set on the bucket itself rather than through CDK's notifications helper, which
+        # adds a custom resource (a Lambda function with broad S3 rights) to do the same.
+        self.objects.cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            queue_configurations=[
+                s3.CfnBucket.QueueConfigurationProperty(
+                    event=event,
+                    queue=self.events.queue_arn,
+                    filter=s3.CfnBucket.NotificationFilterProperty(
+                        s3_key=s3.CfnBucket.S3KeyFilterProperty(
+                            rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=OBJECT_PREFIX)]
+                        )
+                    ),
+                )
+                for event in S3_EVENTS
+            ]
+        )
+        # S3 sends a test message when the configuration is set: the queue must accept it.
+        queue_policy = self.events.node.find_child("Policy")  # created by the statement above
+        self.objects.cfn_bucket.add_resource_dependency(typing.cast(CfnResource, queue_policy.node.default_child))
+
+        # --- The index table ----------------------------------------------------------------
+        self.table = dynamodb.Table(
+            self,
+            "Index",
+            partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=SORT_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            deletion_protection=True,
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for index_name, (partition_key, sort_key) in GLOBAL_SECONDARY_INDEXES.items():
+            self.table.add_global_secondary_index(
+                index_name=index_name,
+                partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+        # Daily backups by the organization's backup policy, on top of point-in-time recovery.
+        Tags.of(self.table).add(config.backup_policy.tag_key, config.backup_policy.tag_value)
+
+        # --- Alarm topic: subscriptions outlive any change to the alarms ---------------------
+        self.alarm_topic = sns.Topic(
+            self,
+            "Alarms",
+            display_name="S3 object index alarms",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        self.alarm_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarms",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.alarm_topic.topic_arn],
+                conditions={"StringEquals": this_account, "ArnLike": {"aws:SourceArn": self._alarm_arns()}},
+            )
+        )
+        if settings.alarm_email is not None:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
+
+    def _alarm_arns(self) -> str:
+        return f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:*"

@@ -1,0 +1,648 @@
+"""Fine-grained assertions on the S3 object index stacks: the event path, the table the
+handlers expect, the API's authentication and limits, the alarms, and least privilege.
+
+The table layout, the routes and the environment are compared with the handler code in
+``lambdas/object_index`` itself, so the stacks and the handlers cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from analysis.stateful import stateful_inventory
+from org_config import load_config, parse_config
+from org_config.loader import example_config_text
+from org_config.names import object_index_bucket_name
+from stacks.object_index import INDEXER_TIMEOUT_SECONDS
+from stacks.object_index.api import POWERTOOLS_LAYER_VERSION, powertools_layer_arn
+from stacks.object_index.data import ObjectIndexDataStack
+
+# The handler modules, loaded the way the Lambda runtime loads them (their folder on sys.path).
+from tests.handlers.helpers import LAMBDA_DIR as HANDLERS
+from tests.handlers.helpers import keys as KEYS
+from tests.handlers.test_aws_calls import INDEXER_CALLS, QUERY_API_CALLS
+from tests.support.synthesis import Synthesis, app_context
+
+CONFIG = load_config()
+SETTINGS = CONFIG.object_index
+HOME = CONFIG.regions.home
+DATA_STACK = f"object-index-data-{HOME}"
+API_STACK = f"object-index-api-{HOME}"
+
+# The IAM actions each AWS call of the handlers needs (the calls are recorded in the
+# handler tests and must equal these sets there).
+ACTIONS_FOR_CALL = {
+    ("dynamodb", "GetItem"): {"dynamodb:GetItem"},
+    ("dynamodb", "PutItem"): {"dynamodb:PutItem"},
+    ("dynamodb", "TransactWriteItems"): {"dynamodb:PutItem", "dynamodb:UpdateItem"},
+    ("dynamodb", "Query"): {"dynamodb:Query"},
+    ("s3", "HeadObject"): {"s3:GetObject", "s3:ListBucket"},
+    ("secretsmanager", "GetSecretValue"): {"secretsmanager:GetSecretValue"},
+}
+# What every function's role gets besides its data-plane actions.
+PLUMBING = {
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "kms:Decrypt",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+SQS_CONSUME = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+}
+WRITE_ACTIONS = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:TransactWriteItems",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+}
+
+
+def _source(module: str) -> ast.Module:
+    return ast.parse((HANDLERS / f"{module}.py").read_text(encoding="utf-8"))
+
+
+def _environment_read_by(module: str) -> set[str]:
+    """Names the handler module reads with ``os.environ.get("NAME", ...)``."""
+    return {
+        node.args[0].value
+        for node in ast.walk(_source(module))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and ast.unparse(node.func.value) == "os.environ"
+        and isinstance(node.args[0], ast.Constant)
+    }
+
+
+def _routes() -> set[str]:
+    """Paths of the query handler's ``@app.get(...)`` routes, in API Gateway's notation."""
+    paths = set()
+    for node in ast.walk(_source("query_api")):
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                if isinstance(decorator, ast.Call) and ast.unparse(decorator.func) == "app.get":
+                    paths.add(re.sub(r"<(\w+)>", r"{\1}", decorator.args[0].value))  # type: ignore[attr-defined]
+    return paths
+
+
+def _module_constant(module: str, name: str) -> Any:
+    for node in _source(module).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{module}.{name} not found")
+
+
+# --- Templates -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def data(synthesis: Synthesis) -> dict[str, Any]:
+    return synthesis.stack(DATA_STACK).template
+
+
+@pytest.fixture(scope="module")
+def api(synthesis: Synthesis) -> dict[str, Any]:
+    return synthesis.stack(API_STACK).template
+
+
+def _of_type(template: dict[str, Any], type_: str) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == type_}
+
+
+def _one(template: dict[str, Any], type_: str) -> tuple[str, dict[str, Any]]:
+    (item,) = _of_type(template, type_).items()
+    return item
+
+
+def _by_path(template: dict[str, Any], path_suffix: str) -> tuple[str, dict[str, Any]]:
+    """The resource whose construct path ends with ``path_suffix``."""
+    (item,) = [(k, v) for k, v in template["Resources"].items() if v["Metadata"]["aws:cdk:path"].endswith(path_suffix)]
+    return item
+
+
+def _from_data(data: dict[str, Any], value: Any) -> Any:
+    """What a value the API stack imports from the data stack is, in the data stack."""
+    if isinstance(value, dict) and "Fn::GetStackOutput" in value:
+        imported = value["Fn::GetStackOutput"]
+        assert imported["StackName"] == DATA_STACK
+        return data["Outputs"][imported["OutputName"]]["Value"]
+    return value
+
+
+def _ref(logical_id: str) -> dict[str, str]:
+    return {"Ref": logical_id}
+
+
+def _arn(logical_id: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def _key_id(data: dict[str, Any]) -> str:
+    return _one(data, "AWS::KMS::Key")[0]
+
+
+def _statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    """Every statement of every policy attached to ``role_id``, inline or separate."""
+    statements: list[dict[str, Any]] = []
+    role = template["Resources"][role_id]["Properties"]
+    for policy in role.get("Policies", []):
+        statements += policy["PolicyDocument"]["Statement"]
+    for policy in _of_type(template, "AWS::IAM::Policy").values():
+        if _ref(role_id) in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    resources = statement["Resource"]
+    return resources if isinstance(resources, list) else [resources]
+
+
+def _role_of(api: dict[str, Any], function_path: str) -> str:
+    _, function = _by_path(api, f"/{function_path}/Function/Resource")
+    role: str = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return role
+
+
+# --- Placement and the stateful/stateless split ------------------------------------------------
+
+
+def test_both_stacks_target_the_configured_account_in_the_home_region(synthesis: Synthesis) -> None:
+    account = CONFIG.account_named(SETTINGS.account).id
+    for name in (DATA_STACK, API_STACK):
+        stack = synthesis.stack(name)
+        assert (stack.account, stack.region) == (account, HOME)
+
+
+def test_data_lives_only_in_the_data_stack(data: dict[str, Any], api: dict[str, Any]) -> None:
+    """Replacing the API stack can lose logs at most, never an object or an index entry."""
+    assert set(stateful_inventory(api).values()) == {"AWS::Logs::LogGroup"}
+    assert sorted(stateful_inventory(data).values()) == [
+        "AWS::DynamoDB::Table",
+        "AWS::KMS::Key",
+        "AWS::S3::Bucket",
+        "AWS::S3::Bucket",
+        "AWS::SQS::Queue",
+        "AWS::SQS::Queue",
+    ]
+
+
+# --- The table, exactly as the handlers expect it ---------------------------------------------
+
+
+def test_table_keys_and_indexes_match_the_handlers(data: dict[str, Any]) -> None:
+    _, table = _one(data, "AWS::DynamoDB::Table")
+    properties = table["Properties"]
+    assert {k["AttributeName"]: k["KeyType"] for k in properties["KeySchema"]} == {
+        name: key_type for name, (key_type, _) in KEYS.TABLE_KEY_SCHEMA.items()
+    }
+    indexes = {
+        index["IndexName"]: {
+            "partition_key": next(k["AttributeName"] for k in index["KeySchema"] if k["KeyType"] == "HASH"),
+            "sort_key": next(k["AttributeName"] for k in index["KeySchema"] if k["KeyType"] == "RANGE"),
+            "projection": index["Projection"]["ProjectionType"],
+        }
+        for index in properties["GlobalSecondaryIndexes"]
+    }
+    assert indexes == KEYS.GSI_DEFINITIONS
+    assert {d["AttributeName"]: d["AttributeType"] for d in properties["AttributeDefinitions"]} == {
+        name: "S"
+        for definition in [*KEYS.GSI_DEFINITIONS.values()]
+        for name in (definition["partition_key"], definition["sort_key"])
+    } | {name: attribute_type for name, (_, attribute_type) in KEYS.TABLE_KEY_SCHEMA.items()}
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": KEYS.TTL_ATTRIBUTE, "Enabled": True}
+
+
+def test_table_is_on_demand_recoverable_encrypted_and_protected(data: dict[str, Any]) -> None:
+    Template.from_json(data).has_resource(
+        "AWS::DynamoDB::Table",
+        {
+            "Properties": Match.object_like(
+                {
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                    "SSESpecification": {"KMSMasterKeyId": _arn(_key_id(data)), "SSEEnabled": True, "SSEType": "KMS"},
+                    "DeletionProtectionEnabled": True,
+                    "TableName": Match.absent(),  # CloudFormation names it: no clash on a second deploy
+                    "Tags": Match.array_with(
+                        [{"Key": CONFIG.backup_policy.tag_key, "Value": CONFIG.backup_policy.tag_value}]
+                    ),
+                }
+            ),
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        },
+    )
+
+
+def test_tombstones_outlive_every_queued_event(data: dict[str, Any]) -> None:
+    """A delete leaves a tombstone so an older create arriving later cannot resurrect the
+    object; the tombstone must outlive the longest time an event can wait (SQS counts the
+    retention from the first enqueue, in the dead-letter queue too)."""
+    longest_wait = max(q["Properties"]["MessageRetentionPeriod"] for q in _of_type(data, "AWS::SQS::Queue").values())
+    assert longest_wait < KEYS.TOMBSTONE_RETENTION_SECONDS
+
+
+# --- Event path: bucket -> queue -> indexer ---------------------------------------------------------
+
+
+def test_bucket_sends_customer_object_events_to_the_queue(data: dict[str, Any]) -> None:
+    bucket_id, bucket = _by_path(data, "/Objects/Bucket/Resource")
+    queue_id, _ = _by_path(data, "/Events/Resource")
+    properties = bucket["Properties"]
+    assert properties["BucketName"] == object_index_bucket_name(CONFIG)
+    configurations = properties["NotificationConfiguration"]["QueueConfigurations"]
+    assert {c["Event"] for c in configurations} == {
+        "s3:ObjectCreated:*",
+        "s3:ObjectRemoved:*",
+        "s3:LifecycleExpiration:DeleteMarkerCreated",
+    }
+    for configuration in configurations:
+        assert configuration["Queue"] == _arn(queue_id)
+        assert configuration["Filter"] == {"S3Key": {"Rules": [{"Name": "prefix", "Value": KEYS.KEY_PREFIX}]}}
+    # S3 checks that it may send to the queue when the configuration is set.
+    policy_id, _ = _by_path(data, "/Events/Policy/Resource")
+    assert policy_id in bucket["DependsOn"]
+    # Customers delete objects; the index follows. (The log buckets deny deletion.)
+    bucket_policy = next(
+        p for p in _of_type(data, "AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == _ref(bucket_id)
+    )
+    assert "DenyObjectDeletion" not in str(bucket_policy)
+    (encryption,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["KMSMasterKeyID"] == _arn(_key_id(data))
+
+
+def test_only_this_bucket_may_send_to_the_queue_and_use_the_key(data: dict[str, Any]) -> None:
+    bucket_arn = f"arn:aws:s3:::{object_index_bucket_name(CONFIG)}"
+    account = CONFIG.account_named(SETTINGS.account).id
+    expected = {"StringEquals": {"aws:SourceAccount": account}, "ArnEquals": {"aws:SourceArn": bucket_arn}}
+    _, policy = _by_path(data, "/Events/Policy/Resource")
+    (send,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert send["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert send["Action"] == "sqs:SendMessage"
+    assert send["Condition"] == expected
+    _, key = _one(data, "AWS::KMS::Key")
+    (s3_key_use,) = [
+        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Principal") == {"Service": "s3.amazonaws.com"}
+    ]
+    assert s3_key_use["Condition"] == expected
+
+
+def test_queues_are_encrypted_tls_only_and_redrive_after_five_receives(
+    data: dict[str, Any], api: dict[str, Any]
+) -> None:
+    queue_id, queue = _by_path(data, "/Events/Resource")
+    dead_letters_id, dead_letters = _by_path(data, "/EventDeadLetters/Resource")
+    for logical_id, resource in ((queue_id, queue), (dead_letters_id, dead_letters)):
+        assert resource["Properties"]["KmsMasterKeyId"] == _arn(_key_id(data))
+        policy = next(
+            p
+            for p in _of_type(data, "AWS::SQS::QueuePolicy").values()
+            if p["Properties"]["Queues"] == [_ref(logical_id)]
+        )
+        deny = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+        assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert queue["Properties"]["RedrivePolicy"] == {"deadLetterTargetArn": _arn(dead_letters_id), "maxReceiveCount": 5}
+    # Lambda's guidance: visibility timeout at least six times the function timeout, plus
+    # the batching window, so a retried batch is not handed out twice.
+    _, indexer = _by_path(api, "/Indexer/Function/Resource")
+    _, mapping = _one(api, "AWS::Lambda::EventSourceMapping")
+    timeout = indexer["Properties"]["Timeout"]
+    assert timeout == INDEXER_TIMEOUT_SECONDS
+    window = mapping["Properties"]["MaximumBatchingWindowInSeconds"]
+    assert queue["Properties"]["VisibilityTimeout"] >= 6 * timeout + window
+
+
+def test_indexer_consumes_the_queue_with_partial_batch_failures(data: dict[str, Any], api: dict[str, Any]) -> None:
+    Template.from_json(api).has_resource_properties(
+        "AWS::Lambda::EventSourceMapping", {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
+    )
+    _, mapping = _one(api, "AWS::Lambda::EventSourceMapping")
+    properties = mapping["Properties"]
+    queue_id, _ = _by_path(data, "/Events/Resource")
+    indexer_id, indexer = _by_path(api, "/Indexer/Function/Resource")
+    assert _from_data(data, properties["EventSourceArn"]) == _arn(queue_id)
+    assert properties["FunctionName"] == _ref(indexer_id)
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["BatchSize"] == 10
+    assert 0 < properties["MaximumBatchingWindowInSeconds"] <= 5
+    # The event source never runs more copies than the function may: no throttled batches.
+    assert properties["ScalingConfig"] == {"MaximumConcurrency": SETTINGS.indexer_max_concurrency}
+    assert indexer["Properties"]["ReservedConcurrentExecutions"] == SETTINGS.indexer_max_concurrency
+
+
+# --- Functions -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "module"), [("Indexer", "indexer"), ("Query", "query_api")])
+def test_functions_run_the_handlers_with_their_configuration(
+    data: dict[str, Any], api: dict[str, Any], path: str, module: str
+) -> None:
+    _, function = _by_path(api, f"/{path}/Function/Resource")
+    properties = function["Properties"]
+    assert properties["Handler"] == f"{module}.handler"
+    assert any(isinstance(n, ast.FunctionDef) and n.name == "handler" for n in _source(module).body)
+    assert properties["Runtime"] == "python3.14"
+    assert properties["Layers"] == [powertools_layer_arn("aws", HOME)]
+    assert properties["Layers"][0] == (
+        f"arn:aws:lambda:{HOME}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64:"
+        f"{POWERTOOLS_LAYER_VERSION}"
+    )
+    assert properties["Architectures"] == ["x86_64"]
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert _from_data(data, properties["KmsKeyArn"]) == _arn(_key_id(data))
+    environment = properties["Environment"]["Variables"]
+    # Every setting the handler reads is set; none holds a secret value.
+    assert _environment_read_by(module) <= set(environment)
+    table_id, _ = _one(data, "AWS::DynamoDB::Table")
+    assert _from_data(data, environment["INDEX_TABLE_NAME"]) == _ref(table_id)
+    # The function logs to its own group, encrypted, with the configured retention.
+    log_group_id = properties["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = api["Resources"][log_group_id]["Properties"]
+    assert log_group["RetentionInDays"] == SETTINGS.log_retention_days
+    assert _from_data(data, log_group["KmsKeyId"]) == _arn(_key_id(data))
+
+
+def test_query_function_reads_the_pagination_key_from_secrets_manager(
+    data: dict[str, Any], api: dict[str, Any]
+) -> None:
+    secret_id, secret = _one(api, "AWS::SecretsManager::Secret")
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] >= _module_constant("query_api", "MIN_PAGINATION_KEY_LENGTH")
+    assert _from_data(data, secret["Properties"]["KmsKeyId"]) == _arn(_key_id(data))
+    _, function = _by_path(api, "/Query/Function/Resource")
+    assert function["Properties"]["Environment"]["Variables"]["PAGINATION_KEY_SECRET_ID"] == _ref(secret_id)
+    # The value itself appears nowhere in the template, not even as a dynamic reference.
+    assert "resolve:secretsmanager" not in str(api)
+
+
+def test_query_concurrency_follows_the_config(api: dict[str, Any]) -> None:
+    _, function = _by_path(api, "/Query/Function/Resource")
+    assert function["Properties"]["ReservedConcurrentExecutions"] == SETTINGS.query_reserved_concurrency
+
+
+# --- The API ------------------------------------------------------------------------------------------
+
+
+def _method_paths(api: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Full path -> method resource, built from the API's resource tree."""
+    resources = _of_type(api, "AWS::ApiGateway::Resource")
+    (root_api,) = _of_type(api, "AWS::ApiGateway::RestApi")
+
+    def path(resource_id: str) -> str:
+        resource = resources[resource_id]["Properties"]
+        parent = resource["ParentId"]
+        prefix = "" if parent == {"Fn::GetAtt": [root_api, "RootResourceId"]} else path(parent["Ref"])
+        return f"{prefix}/{resource['PathPart']}"
+
+    return {path(m["Properties"]["ResourceId"]["Ref"]): m for m in _of_type(api, "AWS::ApiGateway::Method").values()}
+
+
+def test_api_routes_are_the_handler_routes(api: dict[str, Any]) -> None:
+    methods = _method_paths(api)
+    assert set(methods) == _routes()
+    assert {m["Properties"]["HttpMethod"] for m in methods.values()} == {"GET"}
+
+
+REQUIRED_PARAMETERS = {
+    "/customers/{customer_id}/objects": set(),
+    "/customers/{customer_id}/totals": set(),
+    "/customers/{customer_id}/objects/by-attribute": {"name", "value"},
+    "/customers/{customer_id}/objects/by-date": {"start", "end"},
+    "/uploads/by-day": {"date"},
+}
+
+
+def test_every_method_requires_iam_and_validated_parameters(api: dict[str, Any]) -> None:
+    validator_id, validator = _one(api, "AWS::ApiGateway::RequestValidator")
+    assert validator["Properties"]["ValidateRequestParameters"] is True
+    query_function_id, _ = _by_path(api, "/Query/Function/Resource")
+    for path, method in _method_paths(api).items():
+        properties = method["Properties"]
+        assert properties["AuthorizationType"] == "AWS_IAM", path
+        assert properties["RequestValidatorId"] == _ref(validator_id), path
+        assert properties["Integration"]["Type"] == "AWS_PROXY", path
+        assert _arn(query_function_id) in properties["Integration"]["Uri"]["Fn::Join"][1], path
+        parameters = properties["RequestParameters"]
+        required = {p.rsplit(".", 1)[1] for p, needed in parameters.items() if needed and ".querystring." in p}
+        assert required == REQUIRED_PARAMETERS[path], path
+        if "{customer_id}" in path:
+            assert parameters["method.request.path.customer_id"] is True
+
+
+def test_stage_logs_access_traces_and_throttles(data: dict[str, Any], api: dict[str, Any]) -> None:
+    _, stage = _one(api, "AWS::ApiGateway::Stage")
+    properties = stage["Properties"]
+    log_group_id, log_group = _by_path(api, "/ApiAccessLogs/Resource")
+    assert {"Ref": log_group_id} in properties["AccessLogSetting"]["DestinationArn"]["Fn::Join"][1]
+    assert "$context.identity.caller" in properties["AccessLogSetting"]["Format"]
+    assert log_group["Properties"]["RetentionInDays"] == SETTINGS.log_retention_days
+    assert properties["TracingEnabled"] is True
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in properties["MethodSettings"]}
+    every_method = settings[("/*", "*")]
+    assert every_method["LoggingLevel"] == "ERROR"
+    assert every_method["DataTraceEnabled"] is False  # never log request and response bodies
+    assert every_method["ThrottlingRateLimit"] == SETTINGS.api_rate_limit_per_second
+    assert every_method["ThrottlingBurstLimit"] == SETTINGS.api_burst_limit
+    by_day = settings[("/~1uploads~1by-day", "GET")]
+    assert by_day["ThrottlingRateLimit"] == SETTINGS.api_rate_limit_per_second / 4
+    assert by_day["ThrottlingBurstLimit"] == SETTINGS.api_burst_limit // 4
+    assert (by_day["LoggingLevel"], by_day["MetricsEnabled"]) == ("ERROR", True)
+    # Logging needs the account's API Gateway role in place before the stage.
+    account_id, account = _one(api, "AWS::ApiGateway::Account")
+    assert account_id in stage["DependsOn"]
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = api["Resources"][role_id]
+    assert "ManagedPolicyArns" not in role["Properties"]
+    assert role["DeletionPolicy"] == account["DeletionPolicy"] == "Retain"
+
+
+# --- Alarms ---------------------------------------------------------------------------------------------
+
+
+def test_alarms_watch_the_failure_paths_and_notify_the_topic(data: dict[str, Any], api: dict[str, Any]) -> None:
+    topic_id, topic = _one(data, "AWS::SNS::Topic")
+    assert topic["Properties"]["KmsMasterKeyId"] == _arn(_key_id(data))
+    alarms = {k: v["Properties"] for k, v in _of_type(api, "AWS::CloudWatch::Alarm").items()}
+    for alarm_id, alarm in alarms.items():
+        assert [_from_data(data, a) for a in alarm["AlarmActions"]] == [_ref(topic_id)], alarm_id
+        assert [_from_data(data, a) for a in alarm["OKActions"]] == [_ref(topic_id)], alarm_id
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    watched = {(a["Namespace"], a["MetricName"]): a for a in alarms.values()}
+    assert sorted((a["Namespace"], a["MetricName"]) for a in alarms.values()) == [
+        ("AWS/ApiGateway", "5XXError"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    ]
+    dead_letters_id, _ = _by_path(data, "/EventDeadLetters/Resource")
+    queue_id, _ = _by_path(data, "/Events/Resource")
+    dead_letters = watched[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]
+    assert dead_letters["Threshold"] == 0
+    assert _from_data(data, dead_letters["Dimensions"][0]["Value"]) == {"Fn::GetAtt": [dead_letters_id, "QueueName"]}
+    oldest = watched[("AWS/SQS", "ApproximateAgeOfOldestMessage")]
+    assert oldest["Threshold"] == SETTINGS.oldest_event_alarm_minutes * 60
+    assert _from_data(data, oldest["Dimensions"][0]["Value"]) == {"Fn::GetAtt": [queue_id, "QueueName"]}
+    errors = [a for a in alarms.values() if (a["Namespace"], a["MetricName"]) == ("AWS/Lambda", "Errors")]
+    assert {a["Dimensions"][0]["Value"]["Ref"] for a in errors} == {
+        _by_path(api, "/Indexer/Function/Resource")[0],
+        _by_path(api, "/Query/Function/Resource")[0],
+    }
+    server_errors = watched[("AWS/ApiGateway", "5XXError")]
+    (rest_api,) = _of_type(api, "AWS::ApiGateway::RestApi").values()
+    assert server_errors["Dimensions"] == [{"Name": "ApiName", "Value": rest_api["Properties"]["Name"]}]
+
+
+def test_only_this_accounts_alarms_may_publish_to_the_topic(data: dict[str, Any]) -> None:
+    account = CONFIG.account_named(SETTINGS.account).id
+    expected = {
+        "StringEquals": {"aws:SourceAccount": account},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{HOME}:{account}:alarm:*"},
+    }
+    _, policy = _one(data, "AWS::SNS::TopicPolicy")
+    (publish,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert publish["Condition"] == expected
+    _, key = _one(data, "AWS::KMS::Key")
+    (key_use,) = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert key_use["Condition"] == expected
+    _, subscription = _one(data, "AWS::SNS::Subscription")
+    assert (subscription["Properties"]["Protocol"], subscription["Properties"]["Endpoint"]) == (
+        "email",
+        SETTINGS.alarm_email,
+    )
+
+
+# --- Least privilege --------------------------------------------------------------------------------
+
+
+def test_no_wildcard_or_scan_action_anywhere(api: dict[str, Any]) -> None:
+    for role_id in _of_type(api, "AWS::IAM::Role"):
+        for statement in _statements(api, role_id):
+            for action in _actions(statement):
+                assert action != "*" and not action.endswith(":*"), (role_id, action)
+                assert not action.startswith(("dynamodb:", "s3:")) or "*" not in action, (role_id, action)
+                assert action not in {"dynamodb:Scan", "dynamodb:PartiQLSelect"}, (role_id, action)
+            if "*" in _resources(statement):
+                assert set(_actions(statement)) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, role_id
+
+
+def test_indexer_may_do_exactly_what_its_calls_need(data: dict[str, Any], api: dict[str, Any]) -> None:
+    statements = _statements(api, _role_of(api, "Indexer"))
+    actions = {a for s in statements for a in _actions(s)}
+    expected_data_plane = set().union(*(ACTIONS_FOR_CALL[call] for call in INDEXER_CALLS))
+    assert actions == PLUMBING | SQS_CONSUME | expected_data_plane
+    assert not actions & {"dynamodb:Query", "dynamodb:Scan", "dynamodb:DeleteItem"}
+    table_id, _ = _one(data, "AWS::DynamoDB::Table")
+    bucket_arn = f"arn:aws:s3:::{object_index_bucket_name(CONFIG)}"
+    for statement in statements:
+        resources = [_from_data(data, r) for r in _resources(statement)]
+        for action in _actions(statement):
+            if action.startswith("dynamodb:"):
+                assert resources == [_arn(table_id)], action  # the table, not its indexes
+            if action == "s3:GetObject":
+                assert resources == [f"{bucket_arn}/{KEYS.KEY_PREFIX}*"]
+            if action == "s3:ListBucket":
+                assert resources == [bucket_arn]
+
+
+def test_query_function_reads_only(data: dict[str, Any], api: dict[str, Any]) -> None:
+    statements = _statements(api, _role_of(api, "Query"))
+    actions = {a for s in statements for a in _actions(s)}
+    expected_data_plane = set().union(*(ACTIONS_FOR_CALL[call] for call in QUERY_API_CALLS))
+    assert actions == PLUMBING | expected_data_plane
+    assert not actions & WRITE_ACTIONS
+    table_id, _ = _one(data, "AWS::DynamoDB::Table")
+    table_arn = _arn(table_id)
+    (query,) = [s for s in statements if _actions(s) == ["dynamodb:Query"]]
+    # Only the four indexes: the base table is read by key (totals), never queried.
+    assert sorted((_from_data(data, r["Fn::Join"][1][0]), r["Fn::Join"][1][1]) for r in _resources(query)) == sorted(
+        (table_arn, f"/index/{name}") for name in KEYS.GSI_DEFINITIONS
+    )
+    (get_item,) = [s for s in statements if _actions(s) == ["dynamodb:GetItem"]]
+    assert [_from_data(data, r) for r in _resources(get_item)] == [table_arn]
+    secret_id, _ = _one(api, "AWS::SecretsManager::Secret")
+    (secret,) = [s for s in statements if _actions(s) == ["secretsmanager:GetSecretValue"]]
+    assert _resources(secret) == [_ref(secret_id)]
+
+
+# --- The config drives the stacks -----------------------------------------------------------------------
+
+
+def test_without_an_alarm_email_the_topic_has_no_subscription() -> None:
+    config = parse_config(example_config_text().replace("  alarm_email: object-index-alarms@example.com", ""))
+    assert config.object_index.alarm_email is None
+    app = cdk.App(context=app_context())
+    stack = ObjectIndexDataStack(
+        app, "under-test", config=config, env=cdk.Environment(account="666666666666", region=HOME)
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::SNS::Topic", 1)
+    template.resource_count_is("AWS::SNS::Subscription", 0)
+
+
+# --- The pattern's page says what the stacks do -----------------------------------------------------
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "patterns" / "s3-object-index.md"
+
+
+def _page_section(title: str) -> str:
+    text = PAGE.read_text(encoding="utf-8")
+    start = text.index(f"\n{title}\n")
+    end = text.find("\n#", start + len(title) + 2)
+    return text[start : end if end != -1 else len(text)]
+
+
+def _table_rows(section: str) -> list[list[str]]:
+    rows = [line.strip().strip("|").split("|") for line in section.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in row] for row in rows[2:]]  # without the header and separator rows
+
+
+def test_page_lists_the_indexes_the_handlers_use() -> None:
+    rows = _table_rows(_page_section("### Global secondary indexes"))
+    documented = {
+        name.strip("`"): {"partition_key": pk.strip("`"), "sort_key": sk.strip("`"), "projection": projection}
+        for name, pk, sk, projection, _answers in rows
+        if name.startswith("`")
+    }
+    assert documented == KEYS.GSI_DEFINITIONS
+
+
+def test_page_lists_every_accepted_finding(data: dict[str, Any], api: dict[str, Any]) -> None:
+    """Each rule acknowledged or check skipped in the templates has a row on the page, and
+    the page lists none that the templates no longer accept."""
+    accepted = set()
+    for template in (data, api):
+        for resource in template["Resources"].values():
+            metadata = resource.get("Metadata", {})
+            accepted |= {r["id"].split("[")[0] for r in metadata.get("cdk_nag", {}).get("rules_to_suppress", [])}
+            accepted |= {s["id"] for s in metadata.get("checkov", {}).get("skip", [])}
+    rows = _table_rows(_page_section("## Accepted findings"))
+    documented = {row[0].split("`")[1] for row in rows}
+    assert documented == accepted

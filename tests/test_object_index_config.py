@@ -1,0 +1,111 @@
+"""The object_index section of the config: each invalid value fails with one line naming
+the field and the rule; the defaults give a working pattern."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from org_config import ConfigError, parse_config
+from org_config.loader import example_config_text
+from org_config.model import LOG_RETENTION_DAYS, ObjectIndex
+from org_config.names import object_index_bucket_name
+
+
+def _example() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(example_config_text())
+    return data
+
+
+def _parse(data: dict[str, Any]) -> Any:
+    return parse_config(yaml.safe_dump(data, sort_keys=False), source="org.yaml")
+
+
+def _set(**values: Any) -> Any:
+    def mutate(data: dict[str, Any]) -> None:
+        data["object_index"].update(values)
+
+    mutate.__name__ = "_".join(values)
+    return mutate
+
+
+INVALID = [
+    (_set(account="payments"), "object_index.account: 'payments' is not a defined account"),
+    (
+        _set(account="audit"),
+        "object_index.account: 'audit' has role 'audit'; the pattern deploys only to an account with role "
+        "sandbox, workload-nonprod, workload-prod",
+    ),
+    (_set(account="management"), "object_index.account: 'management' has role 'management'"),
+    (_set(alarm_email="alarms-at-example.com"), "object_index.alarm_email: not a valid email address"),
+    (_set(log_retention_days=366), "object_index.log_retention_days: 366 is not a retention CloudWatch Logs accepts"),
+    (
+        _set(api_rate_limit_per_second=3),
+        "object_index.api_rate_limit_per_second: Input should be greater than or equal to 4",
+    ),
+    (_set(api_burst_limit=5001), "object_index.api_burst_limit: Input should be less than or equal to 5000"),
+    (
+        _set(indexer_max_concurrency=1),
+        "object_index.indexer_max_concurrency: Input should be greater than or equal to 2",
+    ),
+    (
+        _set(query_reserved_concurrency=0),
+        "object_index.query_reserved_concurrency: Input should be greater than or equal",
+    ),
+    (
+        _set(oldest_event_alarm_minutes=1441),
+        "object_index.oldest_event_alarm_minutes: Input should be less than or equal",
+    ),
+    (_set(transition_to_infrequent_access_days=29), "object_index.transition_to_infrequent_access_days: Input should"),
+    (
+        _set(transition_to_glacier_days=90),
+        "object_index.transition_to_glacier_days: must be later than transition_to_infrequent_access_days",
+    ),
+    (_set(expire_after_days=365), "object_index.expire_after_days: must be later than transition_to_glacier_days"),
+    (_set(api_rate_limit_per_second="50"), "object_index.api_rate_limit_per_second: Input should be a valid integer"),
+    (_set(alarm_emails="a@example.com"), "object_index.alarm_emails: Extra inputs are not permitted"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "expected"), INVALID, ids=[m.__name__ for m, _ in INVALID])
+def test_invalid_object_index_settings_name_field_and_rule(mutate: Any, expected: str) -> None:
+    data = _example()
+    mutate(data)
+    with pytest.raises(ConfigError) as error:
+        _parse(data)
+    message = str(error.value)
+    assert "\n" not in message, "the error must be one line"
+    assert message.startswith("org.yaml: ")
+    assert expected in message
+
+
+@pytest.mark.parametrize("account", ["workload-nonprod", "sandbox"])
+def test_the_pattern_may_go_to_any_workload_account(account: str) -> None:
+    data = _example()
+    data["object_index"]["account"] = account
+    config = _parse(data)
+    assert config.object_index.account == account
+    assert object_index_bucket_name(config).split("-")[-4] == config.account_named(account).id
+
+
+def test_without_the_section_the_defaults_apply() -> None:
+    data = _example()
+    del data["object_index"]
+    config = _parse(data)
+    assert config.object_index == ObjectIndex()
+    assert config.object_index.account == "workload-prod"
+    assert config.object_index.alarm_email is None
+    assert config.object_index.log_retention_days in LOG_RETENTION_DAYS
+
+
+def test_bucket_name_fits_s3_rules_for_the_longest_prefix_and_region() -> None:
+    data = _example()
+    data["organization"]["name_prefix"] = "a" * 20
+    data["regions"] = {"home": "ap-southeast-7", "dr": "eu-west-1", "allowed": ["ap-southeast-7", "eu-west-1"]}
+    for vpc in data["network"]["vpcs"].values():
+        vpc["region"] = "eu-west-1"
+    name = object_index_bucket_name(_parse(data))
+    assert len(name) <= 63
+    assert name == name.lower()

@@ -14,9 +14,16 @@ Per SQS message:
   reported in ``batchItemFailures``; SQS retries it and then moves it to the
   dead-letter queue. Nothing of such a message is written. The rest of the
   batch is unaffected.
-* ``ObjectCreated:*`` events write a live object item; ``ObjectRemoved:Delete``,
-  ``ObjectRemoved:DeleteMarkerCreated`` and the ``LifecycleExpiration``
-  equivalents write a tombstone. Other event types are ignored.
+* ``ObjectCreated:*`` events write a live object item.
+* ``ObjectRemoved:DeleteMarkerCreated`` (and its ``LifecycleExpiration``
+  equivalent) writes a tombstone: the key has no current object any more.
+* ``ObjectRemoved:Delete`` (and ``LifecycleExpiration:Delete``) removed one
+  object version, or a delete marker, or (in a bucket without versioning) the
+  object. What the key holds now depends on which: the function asks S3
+  (``HeadObject``). No current object -> a tombstone; a current object (an
+  older version became current again, a noncurrent version or a delete marker
+  was removed) -> that object is indexed, at this event's sequencer.
+* Other event types are ignored.
 
 Ordering and idempotency: every object item stores the sequencer of the event
 that wrote it. An event is applied only if its sequencer is greater than the
@@ -49,7 +56,7 @@ import json
 import os
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote_plus
 
@@ -77,14 +84,10 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "object-index"
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 _CREATED_PREFIX = "ObjectCreated:"
-_REMOVED_EVENTS = frozenset(
-    {
-        "ObjectRemoved:Delete",
-        "ObjectRemoved:DeleteMarkerCreated",
-        "LifecycleExpiration:Delete",
-        "LifecycleExpiration:DeleteMarkerCreated",
-    }
-)
+# The key has no current object after these.
+_REMOVED_EVENTS = frozenset({"ObjectRemoved:DeleteMarkerCreated", "LifecycleExpiration:DeleteMarkerCreated"})
+# These removed one version (or a delete marker); the key may still have a current object.
+_VERSION_REMOVED_EVENTS = frozenset({"ObjectRemoved:Delete", "LifecycleExpiration:Delete"})
 _TEST_EVENT = "s3:TestEvent"
 _MAX_WRITE_ATTEMPTS = 6
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
@@ -102,7 +105,7 @@ class ConcurrentUpdateError(Exception):
 class ObjectChange:
     """One create or delete event for an object, validated and normalised."""
 
-    kind: Literal["created", "removed"]
+    kind: Literal["created", "removed", "version-removed"]
     bucket: str
     object_key: keys.ObjectKey
     sequencer: str
@@ -123,6 +126,10 @@ class StoredState:
     sequencer: str
     live: bool
     size: int
+    # Of a live object: which object it is, and since when.
+    version_id: str | None = None
+    etag: str | None = None
+    uploaded_at: str | None = None
 
 
 @functools.cache
@@ -162,9 +169,11 @@ def _parse_change(record: S3EventRecord) -> ObjectChange | None:
         if record.get("eventSource") != "aws:s3":
             raise RejectedRecordError("eventSource is not aws:s3")
         if event_name.startswith(_CREATED_PREFIX):
-            kind: Literal["created", "removed"] = "created"
+            kind: Literal["created", "removed", "version-removed"] = "created"
         elif event_name in _REMOVED_EVENTS:
             kind = "removed"
+        elif event_name in _VERSION_REMOVED_EVENTS:
+            kind = "version-removed"
         else:
             return None
         s3_object = record.s3.get_object
@@ -228,29 +237,62 @@ def _parse_message(body: str) -> list[ObjectChange] | None:
 # --- S3 metadata -------------------------------------------------------------
 
 
+def _head_current(change: ObjectChange) -> dict[str, Any] | None:
+    """``HeadObject`` of the key's current object; None when the key has none."""
+    try:
+        return dict(_s3().head_object(Bucket=change.bucket, Key=change.object_key.s3_key))
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in _NOT_FOUND_CODES:
+            return None
+        raise
+
+
+def _metadata_of(head: dict[str, Any]) -> ObjectMetadata:
+    metadata = head.get("Metadata") or {}
+    return ObjectMetadata(
+        content_type=head.get("ContentType") or None,
+        classification=metadata.get(keys.CLASSIFICATION_METADATA_KEY) or None,
+    )
+
+
 def _read_metadata(change: ObjectChange) -> ObjectMetadata | None:
     """Content type and classification of the object version in ``change``.
 
     Returns None when the object no longer exists. Returns empty metadata when
     S3 now holds a different version of the key.
     """
-    try:
-        head = _s3().head_object(Bucket=change.bucket, Key=change.object_key.s3_key)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in _NOT_FOUND_CODES:
-            return None
-        raise
+    head = _head_current(change)
+    if head is None:
+        return None
     if change.version_id is not None and head.get("VersionId") is not None:
         same_version = head["VersionId"] == change.version_id
     else:
         same_version = str(head.get("ETag", "")).strip('"') == change.etag
     if not same_version:
         return ObjectMetadata(content_type=None, classification=None)
-    metadata = head.get("Metadata") or {}
-    return ObjectMetadata(
-        content_type=head.get("ContentType") or None,
-        classification=metadata.get(keys.CLASSIFICATION_METADATA_KEY) or None,
+    return _metadata_of(head)
+
+
+def _read_current_object(change: ObjectChange) -> tuple[ObjectChange, ObjectMetadata] | None:
+    """After a version-level removal: the key's current object as a create at the removal's
+    sequencer, or None when the key has no current object.
+
+    The object's upload time is its ``LastModified`` (whole seconds). An event for the same
+    key with a greater sequencer still supersedes what is written from here.
+    """
+    head = _head_current(change)
+    if head is None:
+        return None
+    version_id = head.get("VersionId")
+    current = replace(
+        change,
+        kind="created",
+        size=int(head["ContentLength"]),
+        etag=str(head["ETag"]).strip('"'),
+        event_time=keys.normalize_event_time(head["LastModified"].isoformat()),
+        version_id=version_id if isinstance(version_id, str) and version_id != "null" else None,
     )
+    return current, _metadata_of(head)
 
 
 # --- Writes ------------------------------------------------------------------------
@@ -276,7 +318,7 @@ def _read_state(object_key: keys.ObjectKey) -> StoredState | None:
         TableName=_table_name(),
         Key=_item_key(object_key),
         ConsistentRead=True,
-        ProjectionExpression="#seq, #type, #size",
+        ProjectionExpression="#seq, #type, #size, version_id, etag, uploaded_at",
         ExpressionAttributeNames={"#seq": "sequencer", "#type": "item_type", "#size": "size"},
     )
     item = response.get("Item")
@@ -287,6 +329,9 @@ def _read_state(object_key: keys.ObjectKey) -> StoredState | None:
         sequencer=item["sequencer"]["S"],
         live=live,
         size=int(item["size"]["N"]) if live and "size" in item else 0,
+        version_id=item.get("version_id", {}).get("S"),
+        etag=item.get("etag", {}).get("S"),
+        uploaded_at=item.get("uploaded_at", {}).get("S"),
     )
 
 
@@ -404,27 +449,53 @@ def _write(
     return True
 
 
+def _desired_state(change: ObjectChange) -> tuple[ObjectChange, ObjectMetadata | None] | None:
+    """What this event leaves for its key: an object (the change to index and its metadata)
+    or a tombstone (the removal, with no metadata).
+
+    None when the event is to be skipped: a created object that S3 no longer holds, whose
+    delete event (newer, so it supersedes this one anyway) writes the tombstone.
+    """
+    if change.kind == "created":
+        metadata = _read_metadata(change)
+        return None if metadata is None else (change, metadata)
+    if change.kind == "version-removed":
+        current = _read_current_object(change)
+        if current is not None:
+            return current
+    return change, None
+
+
+def _same_object(stored: StoredState, current: ObjectChange) -> bool:
+    if current.version_id is not None:
+        return stored.version_id == current.version_id
+    return stored.version_id is None and stored.etag == current.etag
+
+
 def apply_change(change: ObjectChange) -> str:
     """Apply one change to the index. Returns what happened, for logging."""
-    metadata: ObjectMetadata | None = None
+    desired: tuple[ObjectChange, ObjectMetadata | None] | None = None
     for _attempt in range(_MAX_WRITE_ATTEMPTS):
         previous = _read_state(change.object_key)
         if previous is not None and previous.sequencer >= change.sequencer:
             return "duplicate" if previous.sequencer == change.sequencer else "superseded"
-        old_size = previous.size if previous is not None and previous.live else 0
+        if desired is None:  # S3 is asked once, and only for an event that is new
+            desired = _desired_state(change)
+            if desired is None:
+                return "object-gone"
+        target, metadata = desired
         was_live = previous is not None and previous.live
-        if change.kind == "created":
-            if metadata is None:
-                metadata = _read_metadata(change)
-                if metadata is None:
-                    return "object-gone"
-            item = _object_item(change, metadata)
-            delta_bytes = change.size - old_size
-            delta_count = 0 if was_live else 1
+        old_size = previous.size if previous is not None and previous.live else 0
+        if metadata is None:
+            item = _tombstone_item(target)
+            delta_bytes, delta_count = -old_size, -1 if was_live else 0
         else:
-            item = _tombstone_item(change)
-            delta_bytes = -old_size
-            delta_count = -1 if was_live else 0
+            if target is not change and previous is not None and previous.live and _same_object(previous, target):
+                # Re-read after a version-level removal, and still the indexed object: it keeps
+                # its upload time (the event's, to the millisecond) and so its index entries.
+                target = replace(target, event_time=previous.uploaded_at or target.event_time)
+            item = _object_item(target, metadata)
+            delta_bytes, delta_count = target.size - old_size, 0 if was_live else 1
         if _write(item, previous, change.sequencer, delta_bytes, delta_count):
             return "applied"
     raise ConcurrentUpdateError(f"object item kept changing while applying {change.object_key.s3_key!r}")
@@ -460,7 +531,7 @@ def record_handler(record: SQSRecord) -> None:
                 "message_id": record.message_id,
                 "event": change.kind,
                 "object_key": change.object_key.s3_key,
-                "sequencer": change.sequencer.lstrip("0") or "0",
+                "sequencer": change.sequencer.rstrip("0") or "0",
                 "outcome": outcome,
             },
         )

@@ -57,10 +57,12 @@ wait in the queues (SQS keeps a message at most 14 days).
 
 Sequencers
 ----------
-S3 sequencers are hexadecimal strings whose length varies. They are compared
-as numbers: the indexer left-pads them with zeros to ``SEQUENCER_WIDTH``
-digits (upper case), so plain string comparison in a DynamoDB condition
-expression gives the numeric order.
+S3 sequencers are hexadecimal strings whose length varies. The S3 event
+message documentation orders two of them (for the same key) by right-padding
+the shorter with zeros and comparing the strings. The indexer stores every
+sequencer right-padded with zeros to ``SEQUENCER_WIDTH`` digits (upper case),
+so plain string comparison, also in a DynamoDB condition expression, gives
+that order. A longer sequencer is not necessarily a later one.
 
 Pagination tokens
 -----------------
@@ -129,7 +131,7 @@ DAY_SHARD_COUNT = 4
 #: Tombstones expire this long after the delete event (DynamoDB TTL).
 TOMBSTONE_RETENTION_SECONDS = 30 * 24 * 3600
 
-#: Sequencers are stored left-padded to this many hexadecimal digits.
+#: Sequencers are stored right-padded with zeros to this many hexadecimal digits.
 SEQUENCER_WIDTH = 64
 
 #: The user-defined metadata entry (``x-amz-meta-classification``) that is indexed.
@@ -286,10 +288,10 @@ def normalize_classification(value: str | None) -> str | None:
 
 
 def normalize_sequencer(sequencer: str) -> str:
-    """Left-pad an S3 sequencer so that string order is numeric order."""
+    """Right-pad an S3 sequencer with zeros, so that string order is S3's event order."""
     if not isinstance(sequencer, str) or _SEQUENCER_RE.fullmatch(sequencer) is None:
         raise InvalidSequencerError("sequencer must be 1 to 64 hexadecimal digits")
-    return sequencer.upper().rjust(SEQUENCER_WIDTH, "0")
+    return sequencer.upper().ljust(SEQUENCER_WIDTH, "0")
 
 
 def normalize_event_time(event_time: str) -> str:

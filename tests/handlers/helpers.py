@@ -123,6 +123,14 @@ def upload(key: str, body: bytes, content_type: str | None = None, classificatio
     return dict(client("s3").put_object(**params))
 
 
+def delete(key: str, version_id: str | None = None) -> dict[str, Any]:
+    """Delete an object (or one version of it) from the test bucket; returns the response."""
+    params: dict[str, Any] = {"Bucket": BUCKET, "Key": key}
+    if version_id is not None:
+        params["VersionId"] = version_id
+    return dict(client("s3").delete_object(**params))
+
+
 def etag_of(body: bytes) -> str:
     return hashlib.md5(body).hexdigest()  # the S3 ETag of a single-part upload
 
@@ -176,8 +184,14 @@ def created(
     return s3_record(event_name, key, sequencer, event_time, size=len(body), etag=etag_of(body))
 
 
-def removed(key: str, sequencer: str, event_time: str, event_name: str = "ObjectRemoved:Delete") -> dict[str, Any]:
-    return s3_record(event_name, key, sequencer, event_time)
+def removed(
+    key: str,
+    sequencer: str,
+    event_time: str,
+    event_name: str = "ObjectRemoved:Delete",
+    version_id: str | None = None,
+) -> dict[str, Any]:
+    return s3_record(event_name, key, sequencer, event_time, version_id=version_id)
 
 
 def s3_test_event_body() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from . import helpers
 from .helpers import (
     BUCKET,
     created,
+    delete,
     etag_of,
     index_keys,
     index_records,
@@ -125,6 +126,7 @@ def test_overwrite_moves_totals_by_the_size_difference_and_updates_date() -> Non
 def test_delete_leaves_a_tombstone_outside_every_index_and_subtracts() -> None:
     upload(KEY, V1, content_type="application/pdf", classification="confidential")
     index_records(created(KEY, V1, seq(10), "2024-03-01T09:00:00.000Z"))
+    delete(KEY)
     index_records(removed(KEY, seq(11), "2024-03-01T10:00:00.000Z"))
 
     item = object_item(KEY)
@@ -177,6 +179,7 @@ def test_delete_of_a_never_indexed_key_writes_only_a_tombstone() -> None:
 def test_other_removal_events_delete_the_object(event_name: str) -> None:
     upload(KEY, V1)
     index_records(created(KEY, V1, seq(10), "2024-03-01T09:00:00.000Z"))
+    delete(KEY)
     index_records(removed(KEY, seq(11), "2024-03-02T00:00:00.000Z", event_name=event_name))
     assert totals("acme") == (0, 0)
 
@@ -322,6 +325,80 @@ def test_versioned_bucket_matches_metadata_by_version_id() -> None:
     assert "content_type" not in item  # the current version is another one
 
 
+def _two_versions_indexed() -> tuple[str, str]:
+    """A versioned bucket holding V1 then V2 of KEY, both indexed; returns their version ids."""
+    helpers.client("s3").put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    first = upload(KEY, V1, content_type="application/pdf", classification="internal")["VersionId"]
+    second = upload(KEY, V2, content_type="text/plain", classification="public")["VersionId"]
+    for sequencer, body, version, at in ((seq(10), V1, first, "09"), (seq(11), V2, second, "10")):
+        record = created(KEY, body, sequencer, f"2024-03-01T{at}:00:00.000Z")
+        record["s3"]["object"]["versionId"] = version
+        index_records(record)
+    return first, second
+
+
+def test_deleting_a_noncurrent_version_keeps_the_current_object() -> None:
+    first, second = _two_versions_indexed()
+    delete(KEY, version_id=first)
+    index_records(removed(KEY, seq(12), "2024-03-01T11:00:00.000Z", version_id=first))
+    item = object_item(KEY)
+    assert item is not None
+    assert (item["item_type"], item["size"], item["version_id"]) == ("OBJECT", len(V2), second)
+    assert (item["content_type"], item["classification"]) == ("text/plain", "public")
+    assert item["uploaded_at"] == "2024-03-01T10:00:00.000Z"  # still the upload's event time
+    assert item["sequencer"] == keys.normalize_sequencer(seq(12))
+    assert totals("acme") == (len(V2), 1)
+
+
+def test_deleting_the_current_version_indexes_the_one_that_becomes_current() -> None:
+    first, second = _two_versions_indexed()
+    delete(KEY, version_id=second)
+    index_records(removed(KEY, seq(12), "2024-03-01T11:00:00.000Z", version_id=second))
+    item = object_item(KEY)
+    assert item is not None
+    assert (item["item_type"], item["size"], item["etag"], item["version_id"]) == (
+        "OBJECT",
+        len(V1),
+        etag_of(V1),
+        first,
+    )
+    assert (item["content_type"], item["classification"]) == ("application/pdf", "internal")
+    assert item["sequencer"] == keys.normalize_sequencer(seq(12))
+    last_modified = helpers.client("s3").head_object(Bucket=BUCKET, Key=KEY)["LastModified"]
+    assert item["uploaded_at"] == keys.normalize_event_time(last_modified.isoformat())
+    assert index_keys(keys.INDEX_BY_CONTENT_TYPE, "CUSTOMER#acme#CT#application/pdf") == [KEY]
+    assert index_keys(keys.INDEX_BY_CONTENT_TYPE, "CUSTOMER#acme#CT#text/plain") == []
+    assert totals("acme") == (len(V1), 1)
+
+
+def test_deleting_the_delete_marker_brings_the_object_back() -> None:
+    _first, second = _two_versions_indexed()
+    marker = delete(KEY)["VersionId"]
+    index_records(
+        removed(KEY, seq(12), "2024-03-01T11:00:00.000Z", "ObjectRemoved:DeleteMarkerCreated", version_id=marker)
+    )
+    assert object_item(KEY)["item_type"] == "TOMBSTONE"  # type: ignore[index]
+    assert totals("acme") == (0, 0)
+    delete(KEY, version_id=marker)
+    index_records(removed(KEY, seq(13), "2024-03-01T12:00:00.000Z", version_id=marker))
+    item = object_item(KEY)
+    assert item is not None
+    assert (item["item_type"], item["size"], item["version_id"]) == ("OBJECT", len(V2), second)
+    assert totals("acme") == (len(V2), 1)
+
+
+def test_a_late_version_delete_does_not_undo_newer_events() -> None:
+    first, _second = _two_versions_indexed()
+    delete(KEY, version_id=first)
+    marker = delete(KEY)["VersionId"]
+    index_records(
+        removed(KEY, seq(13), "2024-03-01T12:00:00.000Z", "ObjectRemoved:DeleteMarkerCreated", version_id=marker),
+        removed(KEY, seq(12), "2024-03-01T11:00:00.000Z", version_id=first),  # arrives after the newer event
+    )
+    assert object_item(KEY)["item_type"] == "TOMBSTONE"  # type: ignore[index]
+    assert totals("acme") == (0, 0)
+
+
 def test_head_object_access_denied_fails_the_message_for_a_retry(monkeypatch: pytest.MonkeyPatch) -> None:
     def denied(**_kwargs: Any) -> None:
         raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
@@ -365,18 +442,19 @@ def test_a_newer_event_written_between_read_and_write_wins(monkeypatch: pytest.M
 def test_a_delete_racing_with_an_older_create_keeps_totals_right(monkeypatch: pytest.MonkeyPatch) -> None:
     upload(KEY, V1)
     create = _change(created(KEY, V1, seq(10), "2024-03-01T09:00:00.000Z"))
-    delete = _change(removed(KEY, seq(20), "2024-03-01T10:00:00.000Z"))
-    original_read = indexer._read_state
+    removal = _change(removed(KEY, seq(20), "2024-03-01T10:00:00.000Z"))
+    original_write = indexer._write
     raced: list[bool] = []
 
-    def read_then_lose_the_race(object_key: Any) -> Any:
-        state = original_read(object_key)
+    def lose_the_race_then_write(*args: Any) -> Any:
+        # The create has read the item and S3; the object is deleted and indexed before it writes.
         if not raced:
             raced.append(True)
-            indexer.apply_change(delete)
-        return state
+            delete(KEY)
+            indexer.apply_change(removal)
+        return original_write(*args)
 
-    monkeypatch.setattr(indexer, "_read_state", read_then_lose_the_race)
+    monkeypatch.setattr(indexer, "_write", lose_the_race_then_write)
     assert indexer.apply_change(create) == "superseded"
     assert object_item(KEY)["item_type"] == "TOMBSTONE"  # type: ignore[index]
     assert totals("acme") == (0, 0)

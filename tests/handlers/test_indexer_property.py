@@ -2,7 +2,7 @@
 
 For each seed a history of puts, overwrites and deletes is generated over
 several customers and keys, with increasing S3-style sequencers of varying
-length. The events are shuffled, duplicated at random, packed into SQS
+length (a later one is often the shorter). The events are shuffled, duplicated at random, packed into SQS
 messages (sometimes several records per message) and split into batches.
 After delivery the index items, the by-upload-time index and the totals must
 equal the state S3 ends in.
@@ -58,18 +58,29 @@ def _timestamp(milliseconds: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
+def sequencer_after(rng: random.Random, position: int) -> str:
+    """An S3-style sequencer for the given position in one key's history.
+
+    S3 orders sequencers by right-padding the shorter with zeros: a later event may have the
+    shorter sequencer. The position is a fixed-width prefix; a random tail of 0 to 3 hex
+    digits varies the length, and trailing zeros are sometimes dropped (the same value).
+    """
+    text = f"00{position:012X}" + "".join(rng.choice("0123456789ABCDEF") for _ in range(rng.randint(0, 3)))
+    return text.rstrip("0") if rng.random() < 0.2 else text
+
+
 def generate_history(rng: random.Random, seed: int) -> list[Event]:
     """Events per key in S3 order: increasing sequencers and times (spread over a few days)."""
     events: list[Event] = []
     customers = [f"s{seed}-c{n}" for n in range(rng.randint(1, 3))]
     for customer_id in customers:
         for path in rng.sample(PATHS, rng.randint(1, 3)):
-            sequencer = rng.randint(1, 0xFFF)
+            position = rng.randint(1, 0xFFFF)
             moment = 1_709_251_200_000 + rng.randint(0, 3 * 86_400_000)  # 2024-03-01 .. 03-04
             for _ in range(rng.randint(1, 4)):
-                sequencer += rng.randint(1, 0xFFFF)  # crosses hex lengths: 3 to 6 digits
+                position += rng.randint(1, 0xFFFF)
                 moment += rng.randint(1, 20 * 3_600_000)
-                text = f"{sequencer:X}" if rng.random() < 0.5 else f"00{sequencer:X}"
+                text = sequencer_after(rng, position)
                 put = None
                 if rng.random() < 0.65:
                     put = Put(

@@ -48,11 +48,14 @@ def test_parse_object_key_rejects_keys_outside_the_convention(s3_key: str) -> No
         keys.parse_object_key(s3_key)
 
 
-def test_sequencers_compare_numerically_whatever_their_length() -> None:
-    shorter, longer = keys.normalize_sequencer("FFF"), keys.normalize_sequencer("1000")
-    assert shorter < longer  # plain string comparison of the raw values gets this wrong
-    assert keys.normalize_sequencer("0055AED6DCD90281E5") == keys.normalize_sequencer("55aed6dcd90281e5")
-    assert len(shorter) == keys.SEQUENCER_WIDTH
+def test_sequencers_compare_as_s3_documents_right_padded_with_zeros() -> None:
+    earlier = keys.normalize_sequencer("0055AED6DCD90281E5")
+    later_and_shorter = keys.normalize_sequencer("0055AED6DCD902820")
+    assert earlier < later_and_shorter  # comparing them as numbers (left-padded) gets this wrong
+    assert keys.normalize_sequencer("FFF") > keys.normalize_sequencer("1000")
+    assert keys.normalize_sequencer("0055aed6dcd90281e5") == earlier  # case does not matter
+    assert keys.normalize_sequencer("0055AED6DCD90281E500") == earlier  # trailing zeros do not
+    assert len(earlier) == keys.SEQUENCER_WIDTH
 
 
 @pytest.mark.parametrize("sequencer", ["", "XYZ", "12 34", "0x12", "A" * 65])

@@ -33,9 +33,9 @@ GLOBAL_SECONDARY_INDEXES: dict[str, tuple[str, str]] = {
 OBJECT_PREFIX = "customers/"  # objects outside it are neither indexed nor readable by the indexer
 # ObjectCreated and ObjectRemoved cover uploads and deletes by callers. A lifecycle
 # expiration of a current version creates a delete marker and sends only
-# LifecycleExpiration:DeleteMarkerCreated; LifecycleExpiration:Delete is left out on
-# purpose: in this versioned bucket it reports noncurrent versions being removed, which
-# must not remove the live object from the index.
+# LifecycleExpiration:DeleteMarkerCreated. LifecycleExpiration:Delete is left out: in this
+# versioned bucket it reports noncurrent versions being removed, which changes nothing the
+# index holds (the indexer would only re-read the current object for each).
 S3_EVENTS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:DeleteMarkerCreated")
 
 INDEXER_TIMEOUT_SECONDS = 30  # a batch of 10 messages takes about a second; the rest is retry room

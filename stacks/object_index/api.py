@@ -3,9 +3,12 @@
     event queue ─► indexer (SQS event source, partial batch failures) ─► index table
                                                                        └─► HeadObject on the data bucket
     caller (SigV4) ─► REST API (IAM auth, validated parameters, throttled) ─► query function ─► index table
+                                                                  pagination secret (data stack) ◄─┘
     alarms: dead letters, oldest event, function errors, API 5XX ─► alarm topic (data stack)
 
-Everything here can be deleted and recreated without losing an object or an index entry.
+Everything here can be deleted and recreated without losing an object or an index entry, or
+invalidating a page token: the pagination secret lives in the data stack. Nothing here adds
+to the data key's policy; the functions' roles are granted the key in their own policies.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from cdk_constructs.gates import acknowledge_nag, skip_checkov
@@ -143,29 +145,14 @@ class ObjectIndexApiStack(Stack):
         )
 
         # --- Query function: the four access patterns ----------------------------------------
-        self.pagination_key = secretsmanager.Secret(
-            self,
-            "PaginationKey",
-            description="S3 object index: HMAC key that signs the query API's pagination tokens",
-            encryption_key=key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True, include_space=False
-            ),
-        )
-        acknowledge_nag(
-            self.pagination_key,
-            "AwsSolutions-SMG4",
-            "The key only signs pagination tokens (it grants no access: every request is "
-            "IAM-authorized); rotating it invalidates every token in circulation, so it is "
-            "rotated by hand when needed, as the pattern's page describes.",
-        )
+        pagination_key = data.pagination_key  # the HMAC key that signs page tokens
         self.query = function(
             "Query",
             handler="query_api.handler",
             description="S3 object index: answers the query API from the index table",
             environment={
                 "INDEX_TABLE_NAME": table.table_name,
-                "PAGINATION_KEY_SECRET_ID": self.pagination_key.secret_arn,
+                "PAGINATION_KEY_SECRET_ID": pagination_key.secret_arn,
                 "POWERTOOLS_SERVICE_NAME": "object-index-query",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
@@ -189,9 +176,9 @@ class ObjectIndexApiStack(Stack):
         )
         query_role.add_to_policy(
             iam.PolicyStatement(
-                sid="ReadPaginationKey",
+                sid="ReadPaginationKey",  # that one secret; kms:Decrypt comes with the function's key
                 actions=["secretsmanager:GetSecretValue"],
-                resources=[self.pagination_key.secret_arn],
+                resources=[pagination_key.secret_arn],
             )
         )
 

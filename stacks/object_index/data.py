@@ -5,11 +5,14 @@
                       └─► server access logs ─► access-log bucket        └─ 5th receive ─► dead-letter queue
 
     index table (4 GSIs, on-demand, PITR, deletion protection) ◄─ indexer writes, query API reads
+    pagination secret (Secrets Manager, HMAC key) ◄─ query API reads, to sign its page tokens
     data key (KMS, rotating): bucket, table, queues, alarm topic, pagination secret, log groups
     alarm topic ─► email (optional)
 
 Nothing here changes when the functions or the API change, so a stateless change can never
-replace the table or the bucket; both are retained if the stack is deleted.
+replace the table or the bucket; both are retained if the stack is deleted. The pagination
+secret lives here too, not beside the query function: a secret encrypted with the data key
+adds a Secrets Manager statement to the key's policy, from whichever stack holds the secret.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from cdk_constructs.gates import skip_checkov
+from cdk_constructs.gates import acknowledge_nag, skip_checkov
 from cdk_constructs.hardened_bucket import HardenedBucket, Lifecycle
 from cdk_constructs.hardened_key import HardenedKey
 from org_config.model import OrgConfig
@@ -219,6 +223,27 @@ class ObjectIndexDataStack(Stack):
         )
         if settings.alarm_email is not None:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
+
+        # --- Pagination key: signs the query API's page tokens ---------------------------------
+        # (Here, not in the API stack: the secret adds a Secrets Manager statement to the key policy.)
+        self.pagination_key = secretsmanager.Secret(
+            self,
+            "PaginationKey",
+            description="S3 object index: HMAC key that signs the query API's pagination tokens",
+            encryption_key=key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False
+            ),
+            # Not retained: it holds no data; losing it only invalidates page tokens in circulation.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge_nag(
+            self.pagination_key,
+            "AwsSolutions-SMG4",
+            "The key only signs pagination tokens (it grants no access: every request is "
+            "IAM-authorized); rotating it invalidates every token in circulation, so it is "
+            "rotated by hand when needed, as the pattern's page describes.",
+        )
 
     def _alarm_arns(self) -> str:
         return f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:*"

@@ -19,7 +19,10 @@ def build_object_index(scope: Construct, config: OrgConfig) -> list[Stack]:
         f"object-index-data-{home}",
         config=config,
         env=workload,
-        description="S3 object index: data bucket, index table, event queues, key, alarm topic (workload account)",
+        description=(
+            "S3 object index: data bucket, index table, event queues, key, alarm topic, pagination secret "
+            "(workload account)"
+        ),
         termination_protection=True,  # holds the customer objects and their index
     )
     api = ObjectIndexApiStack(
@@ -30,5 +33,5 @@ def build_object_index(scope: Construct, config: OrgConfig) -> list[Stack]:
         env=workload,
         description="S3 object index: indexer, query API, alarms (workload account)",
     )
-    api.add_stack_dependency(data, "the functions use the table, queues and key")
+    api.add_stack_dependency(data, "the functions use the table, queues, key and pagination secret")
     return [data, api]

@@ -8,6 +8,7 @@ The table layout, the routes and the environment are compared with the handler c
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from analysis.stateful import stateful_inventory
+from cdk_constructs.gates import attach_nag
 from org_config import load_config, parse_config
 from org_config.loader import example_config_text
 from org_config.names import object_index_bucket_name
@@ -28,7 +30,7 @@ from stacks.object_index.data import ObjectIndexDataStack
 from tests.handlers.helpers import LAMBDA_DIR as HANDLERS
 from tests.handlers.helpers import keys as KEYS
 from tests.handlers.test_aws_calls import INDEXER_CALLS, QUERY_API_CALLS
-from tests.support.synthesis import Synthesis, app_context
+from tests.support.synthesis import Synthesis, app_context, new_app, synthesize, temporary_outdir
 
 CONFIG = load_config()
 SETTINGS = CONFIG.object_index
@@ -196,8 +198,11 @@ def test_both_stacks_target_the_configured_account_in_the_home_region(synthesis:
 
 
 def test_data_lives_only_in_the_data_stack(data: dict[str, Any], api: dict[str, Any]) -> None:
-    """Replacing the API stack can lose logs at most, never an object or an index entry."""
+    """Replacing the API stack can lose logs at most, never an object, an index entry or the
+    key that signs page tokens."""
     assert set(stateful_inventory(api).values()) == {"AWS::Logs::LogGroup"}
+    assert not _of_type(api, "AWS::SecretsManager::Secret")
+    assert len(_of_type(data, "AWS::SecretsManager::Secret")) == 1
     assert sorted(stateful_inventory(data).values()) == [
         "AWS::DynamoDB::Table",
         "AWS::KMS::Key",
@@ -206,6 +211,35 @@ def test_data_lives_only_in_the_data_stack(data: dict[str, Any], api: dict[str, 
         "AWS::SQS::Queue",
         "AWS::SQS::Queue",
     ]
+
+
+def _key_policy(resources: dict[str, Any]) -> set[str]:
+    """The data key's policy statements, each as canonical JSON."""
+    (key,) = [r for r in resources.values() if r["Type"] == "AWS::KMS::Key"]
+    return {json.dumps(s, sort_keys=True) for s in key["Properties"]["KeyPolicy"]["Statement"]}
+
+
+def test_the_api_stack_changes_nothing_in_the_data_stack(data: dict[str, Any]) -> None:
+    """The data stack built alone has the same resources as beside the API stack, so no
+    change to the API stack can change it. (A secret encrypted with the data key in the API
+    stack, say, adds a Secrets Manager statement to the key policy.) Only the outputs the API
+    stack imports differ."""
+    outdir = temporary_outdir("cdk-out-data-alone-")
+    app = new_app(outdir)
+    attach_nag(app)
+    stack = ObjectIndexDataStack(
+        app,
+        DATA_STACK,
+        config=CONFIG,
+        env=cdk.Environment(account=CONFIG.account_named(SETTINGS.account).id, region=HOME),
+    )
+    cdk.Tags.of(stack).add("Project", CONFIG.organization.name_prefix)  # as the app tags every stack
+    alone = synthesize(app, outdir)
+    assert alone.validation_error is None
+    resources_alone = alone.stack(DATA_STACK).template["Resources"]
+    added = _key_policy(data["Resources"]) - _key_policy(resources_alone)
+    assert not added, f"the API stack adds to the data key's policy: {sorted(added)}"
+    assert data["Resources"] == resources_alone
 
 
 # --- The table, exactly as the handlers expect it ---------------------------------------------
@@ -387,14 +421,27 @@ def test_functions_run_the_handlers_with_their_configuration(
 def test_query_function_reads_the_pagination_key_from_secrets_manager(
     data: dict[str, Any], api: dict[str, Any]
 ) -> None:
-    secret_id, secret = _one(api, "AWS::SecretsManager::Secret")
+    secret_id, secret = _one(data, "AWS::SecretsManager::Secret")  # the data stack's, with the key
+    assert secret["Metadata"]["aws:cdk:path"] == f"{DATA_STACK}/PaginationKey/Resource"
     generated = secret["Properties"]["GenerateSecretString"]
     assert generated["PasswordLength"] >= _module_constant("query_api", "MIN_PAGINATION_KEY_LENGTH")
-    assert _from_data(data, secret["Properties"]["KmsKeyId"]) == _arn(_key_id(data))
+    assert secret["Properties"]["KmsKeyId"] == _arn(_key_id(data))
+    # Not retained: it signs page tokens only; losing it just invalidates tokens in circulation.
+    assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("Delete", "Delete")
+    # Secrets Manager may use the data key on the account's behalf, declared in the data stack.
+    _, key = _one(data, "AWS::KMS::Key")
+    assert [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+        == f"secretsmanager.{HOME}.amazonaws.com"
+    ]
     _, function = _by_path(api, "/Query/Function/Resource")
-    assert function["Properties"]["Environment"]["Variables"]["PAGINATION_KEY_SECRET_ID"] == _ref(secret_id)
-    # The value itself appears nowhere in the template, not even as a dynamic reference.
+    secret_arn = function["Properties"]["Environment"]["Variables"]["PAGINATION_KEY_SECRET_ID"]
+    assert _from_data(data, secret_arn) == _ref(secret_id)
+    # The value itself appears nowhere in either template, not even as a dynamic reference.
     assert "resolve:secretsmanager" not in str(api)
+    assert "resolve:secretsmanager" not in str(data)
 
 
 def test_query_concurrency_follows_the_config(api: dict[str, Any]) -> None:
@@ -587,9 +634,9 @@ def test_query_function_reads_only(data: dict[str, Any], api: dict[str, Any]) ->
     )
     (get_item,) = [s for s in statements if _actions(s) == ["dynamodb:GetItem"]]
     assert [_from_data(data, r) for r in _resources(get_item)] == [table_arn]
-    secret_id, _ = _one(api, "AWS::SecretsManager::Secret")
+    secret_id, _ = _one(data, "AWS::SecretsManager::Secret")
     (secret,) = [s for s in statements if _actions(s) == ["secretsmanager:GetSecretValue"]]
-    assert _resources(secret) == [_ref(secret_id)]
+    assert [_from_data(data, r) for r in _resources(secret)] == [_ref(secret_id)]  # that one secret
 
 
 # --- The config drives the stacks -----------------------------------------------------------------------

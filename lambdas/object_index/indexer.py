@@ -34,9 +34,11 @@ totals item change in one ``TransactWriteItems`` call whose condition checks
 that the stored sequencer is still the one read before (optimistic locking);
 if another invocation got there first, the event is re-evaluated.
 
-Size, ETag, sequencer and upload time come from the event. Event
-notifications carry no content type or user metadata, so for created
-objects the function calls ``HeadObject``:
+For created objects, size, ETag, sequencer and upload time come from the
+event (an object re-read after a version-level removal takes them from
+``HeadObject`` and the removal's sequencer). Event notifications carry no
+content type or user metadata, so for created objects the function calls
+``HeadObject``:
 
 * same object version (VersionId when the bucket is versioned, otherwise ETag)
   -> content type and ``x-amz-meta-classification`` are indexed;

@@ -1,0 +1,620 @@
+"""The routing graph of the network, read from the synthesized CloudFormation templates.
+
+Every template of the assembly is read and resources are selected by type, never by stack
+name, so the graph is what the templates would deploy: VPCs, subnets, route tables and
+their associations, routes (local, NAT gateway, internet gateway, Transit Gateway,
+Network Firewall endpoint, gateway endpoints, prefix lists), Transit Gateways with their
+attachments, route tables, associations, propagations, static and blackhole routes, VPN
+connections and inter-region peering.
+
+Values are resolved through ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Select``/``Fn::Split``
+and literals. An id created in another template (the peer region's Transit Gateway, the
+peering attachment on the accepter side, a firewall endpoint) arrives through a lookup
+custom resource (``Custom::AWS``, an EC2 or Network Firewall ``describe*`` call filtered by
+``tag:Name`` or by name); it resolves to the resource of the described type that carries
+that name in the call's region, anywhere in the assembly. ``Fn::ImportValue`` is an error:
+cross-stack values never travel through exports.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from analysis.assembly import StackTemplate
+
+IPv4Network = ipaddress.IPv4Network
+
+
+class TemplateError(ValueError):
+    """The templates use a shape the analysis does not model; the message names the resource."""
+
+
+@dataclass(frozen=True, order=True)
+class Key:
+    """A resource of the assembly: its stack and logical id (``#vpn`` marks the implicit
+    Transit Gateway attachment of a VPN connection)."""
+
+    stack: str
+    logical_id: str
+
+    def __str__(self) -> str:
+        return f"{self.stack}/{self.logical_id}"
+
+
+@dataclass(frozen=True)
+class Resource:
+    key: Key
+    type: str
+    properties: Mapping[str, Any]
+    region: str
+    account: str
+
+    @property
+    def name(self) -> str:
+        """The ``Name`` tag, or the logical id when there is none."""
+        for tag in self.properties.get("Tags", ()):
+            if isinstance(tag, Mapping) and tag.get("Key") == "Name" and isinstance(tag.get("Value"), str):
+                return str(tag["Value"])
+        return self.key.logical_id
+
+
+# --- route targets --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Local:
+    """The VPC's own address range (the implicit ``local`` route)."""
+
+
+@dataclass(frozen=True)
+class InternetGateway:
+    key: Key
+
+
+@dataclass(frozen=True)
+class NatGateway:
+    key: Key
+
+
+@dataclass(frozen=True)
+class TransitGatewayTarget:
+    tgw: Key
+
+
+@dataclass(frozen=True)
+class FirewallEndpoint:
+    """The endpoint of a Network Firewall in one Availability Zone."""
+
+    firewall: Key
+    az: str
+
+
+@dataclass(frozen=True)
+class Blackhole:
+    """A Transit Gateway route that drops what it matches."""
+
+
+@dataclass(frozen=True)
+class AttachmentTarget:
+    """A Transit Gateway route to one attachment."""
+
+    attachment: Key
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A target the analysis does not follow (peering connection, network interface...)."""
+
+    what: str
+
+
+Target = (
+    Local | InternetGateway | NatGateway | TransitGatewayTarget | FirewallEndpoint | Blackhole | AttachmentTarget
+) | Unsupported
+Origin = Literal["local", "static", "propagated-vpc", "propagated-vpn"]
+
+
+@dataclass(frozen=True)
+class Route:
+    destination: IPv4Network
+    target: Target
+    origin: Origin
+
+
+# --- the graph ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vpc:
+    key: Key
+    name: str
+    region: str
+    cidrs: tuple[IPv4Network, ...]
+
+
+@dataclass(frozen=True)
+class Subnet:
+    key: Key
+    name: str
+    vpc: Key
+    cidr: IPv4Network
+    az: str
+
+
+@dataclass
+class RouteTable:
+    key: Key
+    name: str
+    vpc: Key
+    routes: list[Route] = field(default_factory=list)
+    gateway_endpoints: dict[str, Key] = field(default_factory=dict)  # service ("s3") -> endpoint
+
+
+@dataclass(frozen=True)
+class Firewall:
+    key: Key
+    name: str
+    vpc: Key
+    subnets_by_az: Mapping[str, Key]
+
+
+@dataclass(frozen=True)
+class TransitGateway:
+    key: Key
+    name: str
+    region: str
+
+
+AttachmentKind = Literal["vpc", "vpn", "peering"]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    key: Key
+    name: str
+    kind: AttachmentKind
+    tgws: tuple[Key, ...]  # one, or both ends of a peering
+    vpc: Key | None = None
+    subnets_by_az: Mapping[str, Key] = field(default_factory=dict)
+    appliance_mode: bool = False
+    bgp: bool = False  # a VPN whose routes are learned (propagated) rather than static
+
+
+@dataclass
+class TgwRouteTable:
+    key: Key
+    name: str
+    tgw: Key
+    routes: list[Route] = field(default_factory=list)
+
+
+@dataclass
+class Network:
+    """Everything the flow evaluation needs, keyed by resource."""
+
+    vpcs: dict[Key, Vpc] = field(default_factory=dict)
+    subnets: dict[Key, Subnet] = field(default_factory=dict)
+    route_tables: dict[Key, RouteTable] = field(default_factory=dict)
+    subnet_route_table: dict[Key, Key] = field(default_factory=dict)
+    internet_gateways: dict[Key, Key] = field(default_factory=dict)  # IGW -> VPC
+    nat_gateways: dict[Key, Key] = field(default_factory=dict)  # NAT -> subnet
+    firewalls: dict[Key, Firewall] = field(default_factory=dict)
+    tgws: dict[Key, TransitGateway] = field(default_factory=dict)
+    attachments: dict[Key, Attachment] = field(default_factory=dict)
+    tgw_route_tables: dict[Key, TgwRouteTable] = field(default_factory=dict)
+    associations: dict[tuple[Key, Key], Key] = field(default_factory=dict)  # (attachment, TGW) -> route table
+    on_premises: tuple[IPv4Network, ...] = ()
+    resources: dict[Key, Resource] = field(default_factory=dict)
+
+    def name(self, key: Key) -> str:
+        return self.resources[key].name if key in self.resources else str(key)
+
+    def vpc_of_address(self, address: ipaddress.IPv4Address) -> Vpc | None:
+        return next((v for v in self.vpcs.values() if any(address in c for c in v.cidrs)), None)
+
+    def subnet_of_address(self, vpc: Key, address: ipaddress.IPv4Address) -> Subnet | None:
+        return next((s for s in self.subnets.values() if s.vpc == vpc and address in s.cidr), None)
+
+    def vpc_attachment(self, vpc: Key, tgw: Key) -> Attachment | None:
+        return next(
+            (a for a in self.attachments.values() if a.kind == "vpc" and a.vpc == vpc and tgw in a.tgws),
+            None,
+        )
+
+    def firewall_of_subnet(self, subnet: Key) -> Firewall | None:
+        return next((f for f in self.firewalls.values() if subnet in f.subnets_by_az.values()), None)
+
+
+# --- resolving CloudFormation values ---------------------------------------------------
+
+_AZ = re.compile(r"\b([a-z]{2}(?:-[a-z]+)+-\d[a-z])\b")
+_REF_MARK = "@ref@"
+_ENDPOINT_MARK = "@endpoint@"
+# What a lookup custom resource's describe call returns, by action.
+_DESCRIBED_TYPES: Mapping[str, tuple[str, ...]] = {
+    "describeTransitGateways": ("AWS::EC2::TransitGateway",),
+    "describeTransitGatewayPeeringAttachments": ("AWS::EC2::TransitGatewayPeeringAttachment",),
+    "describeTransitGatewayAttachments": (
+        "AWS::EC2::TransitGatewayPeeringAttachment",
+        "AWS::EC2::TransitGatewayVpcAttachment",
+        "AWS::EC2::TransitGatewayAttachment",
+        "AWS::EC2::VPNConnection",
+    ),
+    "describeTransitGatewayRouteTables": ("AWS::EC2::TransitGatewayRouteTable",),
+    "describeVpcs": ("AWS::EC2::VPC",),
+    "describeSubnets": ("AWS::EC2::Subnet",),
+    "describeFirewall": ("AWS::NetworkFirewall::Firewall",),
+}
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    """A resolved firewall endpoint id."""
+
+    firewall: Key
+    az: str
+
+
+Resolved = str | Key | _Endpoint | list["Resolved"]
+
+
+class _Resolver:
+    def __init__(self, stacks: Sequence[StackTemplate]) -> None:
+        self.resources: dict[Key, Resource] = {}
+        for stack in stacks:
+            for logical_id, resource in stack.template.get("Resources", {}).items():
+                key = Key(stack.name, logical_id)
+                self.resources[key] = Resource(
+                    key, resource["Type"], resource.get("Properties", {}), stack.region, stack.account
+                )
+
+    def of_type(self, *types: str) -> list[Resource]:
+        return sorted((r for r in self.resources.values() if r.type in types), key=lambda r: r.key)
+
+    def resolve(self, value: Any, at: Resource) -> Resolved:
+        """A property value as a literal string, a resource key, a firewall endpoint or a list."""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float | bool):
+            return str(value).lower() if isinstance(value, bool) else str(value)
+        if isinstance(value, list):
+            return [self.resolve(v, at) for v in value]
+        if not isinstance(value, Mapping) or len(value) != 1:
+            raise TemplateError(f"{at.key}: cannot resolve {value!r}")
+        function, argument = next(iter(value.items()))
+        if function == "Ref":
+            return self._ref(str(argument), at)
+        if function == "Fn::GetAtt":
+            logical_id, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
+            return self._get_att(Key(at.key.stack, logical_id), str(attribute), at)
+        if function == "Fn::Join":
+            separator, parts = argument
+            return str(separator).join(self.text(p, at) for p in parts)
+        if function == "Fn::Select":
+            index, items = argument
+            return self._select(int(self.text(index, at)), items, at)
+        if function == "Fn::Split":
+            separator, source = argument
+            return list(self.text(source, at).split(str(separator)))
+        if function == "Fn::ImportValue":
+            raise TemplateError(f"{at.key}: Fn::ImportValue; cross-stack values must not travel through exports")
+        raise TemplateError(f"{at.key}: unsupported intrinsic {function}")
+
+    def text(self, value: Any, at: Resource) -> str:
+        """A value rendered as text; a resource reference becomes a token a lookup can follow."""
+        resolved = self.resolve(value, at)
+        if isinstance(resolved, Key):
+            return f"{_REF_MARK}{resolved.stack}/{resolved.logical_id}"
+        if isinstance(resolved, _Endpoint):
+            return f"{_ENDPOINT_MARK}{resolved.az}|{resolved.firewall.stack}/{resolved.firewall.logical_id}"
+        if isinstance(resolved, str):
+            return resolved
+        raise TemplateError(f"{at.key}: expected text, got {resolved!r}")
+
+    def key(self, value: Any, at: Resource, what: str) -> Key:
+        resolved = self.resolve(value, at)
+        if isinstance(resolved, str) and resolved.startswith(_REF_MARK):
+            stack, logical_id = resolved.removeprefix(_REF_MARK).rsplit("/", 1)
+            resolved = Key(stack, logical_id)
+        if not isinstance(resolved, Key):
+            raise TemplateError(f"{at.key}: {what} must reference a resource of the assembly (got {resolved!r})")
+        return resolved
+
+    def _ref(self, name: str, at: Resource) -> Resolved:
+        pseudo = {
+            "AWS::Region": at.region,
+            "AWS::AccountId": at.account,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        key = Key(at.key.stack, name)
+        if key not in self.resources:
+            raise TemplateError(f"{at.key}: Ref to {name}, which is not a resource of {at.key.stack}")
+        return key
+
+    def _get_att(self, key: Key, attribute: str, at: Resource) -> Resolved:
+        target = self.resources.get(key)
+        if target is None:
+            raise TemplateError(f"{at.key}: Fn::GetAtt on {key.logical_id}, which is not a resource of {key.stack}")
+        if target.type == "Custom::AWS":
+            return self._lookup(target, attribute)
+        if attribute == "EndpointIds" and target.type == "AWS::NetworkFirewall::Firewall":
+            # "az:vpce-id" per endpoint, taken in the order of the subnet mappings (AWS does
+            # not promise an order: a lookup of the endpoint by AZ is the safer shape).
+            return [f"{az}:{_ENDPOINT_MARK}{az}|{key.stack}/{key.logical_id}" for az in self._firewall_azs(target)]
+        if attribute in target.properties and isinstance(target.properties[attribute], str):
+            return str(target.properties[attribute])  # e.g. a VPC's CidrBlock
+        return key  # Id, TransitGatewayAttachmentId, ...: the resource itself
+
+    def _select(self, index: int, items: Any, at: Resource) -> Resolved:
+        resolved = self.resolve(items, at)
+        if not isinstance(resolved, list) or not 0 <= index < len(resolved):
+            raise TemplateError(f"{at.key}: Fn::Select index {index} out of range")
+        return resolved[index]
+
+    def _firewall_azs(self, firewall: Resource) -> list[str]:
+        azs = []
+        for mapping in firewall.properties.get("SubnetMappings", ()):
+            subnet = self.resources[self.key(mapping["SubnetId"], firewall, "SubnetMappings.SubnetId")]
+            azs.append(self.text(subnet.properties["AvailabilityZone"], subnet))
+        return azs
+
+    def _lookup(self, custom: Resource, attribute: str) -> Resolved:
+        """Resolve ``Fn::GetAtt`` on an ``AwsCustomResource`` describe call."""
+        call = json.loads(self.text(custom.properties.get("Create") or custom.properties["Update"], custom))
+        action = str(call.get("action", ""))
+        region = str(call.get("region") or custom.region)
+        types = _DESCRIBED_TYPES.get(action)
+        if types is None:
+            raise TemplateError(f"{custom.key}: lookup action {action!r} is not modelled")
+        parameters: Mapping[str, Any] = call.get("parameters", {})
+        wanted_name: str | None = parameters.get("FirewallName")
+        referenced: Key | None = None
+        for filter_ in parameters.get("Filters", ()):
+            values = [str(v) for v in filter_.get("Values", ())]
+            if filter_.get("Name") == "tag:Name" and values:
+                wanted_name = values[0]
+            elif values and values[0].startswith(_REF_MARK):
+                stack, logical_id = values[0].removeprefix(_REF_MARK).rsplit("/", 1)
+                referenced = Key(stack, logical_id)  # e.g. resource-id = the VPN connection
+        candidates = [r for r in self.of_type(*types) if region in _regions_seen_from(r)]
+        if referenced is not None:
+            found = [r for r in candidates if r.key == referenced]
+        else:
+            found = [r for r in candidates if wanted_name in (r.name, r.properties.get("FirewallName"))]
+        if len(found) != 1:
+            raise TemplateError(
+                f"{custom.key}: {action} for {wanted_name or referenced} in {region} "
+                f"matches {len(found)} resources of the assembly"
+            )
+        target = found[0].key
+        if found[0].type == "AWS::EC2::VPNConnection":
+            return Key(target.stack, f"{target.logical_id}#vpn")
+        if found[0].type == "AWS::NetworkFirewall::Firewall":
+            text = f"{attribute} {json.dumps(call.get('physicalResourceId', ''))} {call.get('outputPaths', '')}"
+            az = _AZ.search(text)
+            if az is None:
+                raise TemplateError(f"{custom.key}: firewall endpoint lookup names no Availability Zone")
+            return _Endpoint(target, az.group(1))
+        return target
+
+
+def _regions_seen_from(resource: Resource) -> tuple[str, ...]:
+    """Regions where a describe call finds the resource: a peering attachment is visible
+    from both of its ends."""
+    if resource.type == "AWS::EC2::TransitGatewayPeeringAttachment":
+        return (resource.region, str(resource.properties.get("PeerRegion", resource.region)))
+    return (resource.region,)
+
+
+def _network(text: str, at: Resource) -> IPv4Network:
+    try:
+        return IPv4Network(text, strict=True)
+    except ValueError as err:
+        raise TemplateError(f"{at.key}: {text!r} is not an IPv4 CIDR block") from err
+
+
+def _enabled(value: Any) -> bool:
+    return str(value).lower() in ("enable", "true")
+
+
+def build_network(stacks: Iterable[StackTemplate], on_premises: Sequence[str] = ()) -> Network:
+    """The routing graph of every network resource in ``stacks``.
+
+    ``on_premises`` are the ranges the on-premises routers advertise over BGP (the config's
+    on-premises ranges): the templates cannot say what a peer will announce.
+    """
+    resolver = _Resolver(list(stacks))
+    net = Network(resources=resolver.resources, on_premises=tuple(IPv4Network(c) for c in on_premises))
+    _read_vpcs(resolver, net)
+    _read_vpc_routes(resolver, net)
+    _read_transit_gateways(resolver, net)
+    _read_tgw_routes(resolver, net)
+    return net
+
+
+def _read_vpcs(resolver: _Resolver, net: Network) -> None:
+    for vpc in resolver.of_type("AWS::EC2::VPC"):
+        cidr = _network(resolver.text(vpc.properties["CidrBlock"], vpc), vpc)
+        net.vpcs[vpc.key] = Vpc(vpc.key, vpc.name, vpc.region, (cidr,))
+    for block in resolver.of_type("AWS::EC2::VPCCidrBlock"):
+        vpc_key = resolver.key(block.properties["VpcId"], block, "VpcId")
+        extra = _network(resolver.text(block.properties["CidrBlock"], block), block)
+        old = net.vpcs[vpc_key]
+        net.vpcs[vpc_key] = Vpc(old.key, old.name, old.region, (*old.cidrs, extra))
+    for subnet in resolver.of_type("AWS::EC2::Subnet"):
+        vpc_key = resolver.key(subnet.properties["VpcId"], subnet, "VpcId")
+        cidr = _network(resolver.text(subnet.properties["CidrBlock"], subnet), subnet)
+        if "AvailabilityZone" not in subnet.properties:
+            raise TemplateError(f"{subnet.key}: subnet without an AvailabilityZone (AZs come from the config)")
+        az = resolver.text(subnet.properties["AvailabilityZone"], subnet)
+        net.subnets[subnet.key] = Subnet(subnet.key, subnet.name, vpc_key, cidr, az)
+    for attachment in resolver.of_type("AWS::EC2::VPCGatewayAttachment"):
+        if "InternetGatewayId" in attachment.properties:
+            igw = resolver.key(attachment.properties["InternetGatewayId"], attachment, "InternetGatewayId")
+            net.internet_gateways[igw] = resolver.key(attachment.properties["VpcId"], attachment, "VpcId")
+    for nat in resolver.of_type("AWS::EC2::NatGateway"):
+        net.nat_gateways[nat.key] = resolver.key(nat.properties["SubnetId"], nat, "SubnetId")
+    for firewall in resolver.of_type("AWS::NetworkFirewall::Firewall"):
+        by_az: dict[str, Key] = {}
+        for mapping in firewall.properties.get("SubnetMappings", ()):
+            subnet_key = resolver.key(mapping["SubnetId"], firewall, "SubnetMappings.SubnetId")
+            by_az[net.subnets[subnet_key].az] = subnet_key
+        vpc_key = resolver.key(firewall.properties["VpcId"], firewall, "VpcId")
+        net.firewalls[firewall.key] = Firewall(firewall.key, firewall.name, vpc_key, by_az)
+
+
+def _read_vpc_routes(resolver: _Resolver, net: Network) -> None:
+    for table in resolver.of_type("AWS::EC2::RouteTable"):
+        vpc_key = resolver.key(table.properties["VpcId"], table, "VpcId")
+        local = [Route(cidr, Local(), "local") for cidr in net.vpcs[vpc_key].cidrs]
+        net.route_tables[table.key] = RouteTable(table.key, table.name, vpc_key, local)
+    for association in resolver.of_type("AWS::EC2::SubnetRouteTableAssociation"):
+        subnet = resolver.key(association.properties["SubnetId"], association, "SubnetId")
+        table_key = resolver.key(association.properties["RouteTableId"], association, "RouteTableId")
+        net.subnet_route_table[subnet] = table_key
+    for route in resolver.of_type("AWS::EC2::Route"):
+        table_key = resolver.key(route.properties["RouteTableId"], route, "RouteTableId")
+        target = _vpc_route_target(resolver, route)
+        for destination in _destinations(resolver, route):
+            net.route_tables[table_key].routes.append(Route(destination, target, "static"))
+    for endpoint in resolver.of_type("AWS::EC2::VPCEndpoint"):
+        if endpoint.properties.get("VpcEndpointType", "Gateway") != "Gateway":
+            continue
+        service = resolver.text(endpoint.properties["ServiceName"], endpoint).rsplit(".", 1)[-1]
+        for table_ref in endpoint.properties.get("RouteTableIds", ()):
+            table_key = resolver.key(table_ref, endpoint, "RouteTableIds")
+            net.route_tables[table_key].gateway_endpoints[service] = endpoint.key
+
+
+def _destinations(resolver: _Resolver, route: Resource) -> list[IPv4Network]:
+    properties = route.properties
+    if "DestinationCidrBlock" in properties:
+        return [_network(resolver.text(properties["DestinationCidrBlock"], route), route)]
+    if "DestinationPrefixListId" in properties:
+        prefix_list = resolver.resources[resolver.key(properties["DestinationPrefixListId"], route, "PrefixListId")]
+        if prefix_list.type != "AWS::EC2::PrefixList":
+            raise TemplateError(f"{route.key}: DestinationPrefixListId is not an AWS::EC2::PrefixList")
+        return [
+            _network(resolver.text(entry["Cidr"], prefix_list), prefix_list)
+            for entry in prefix_list.properties.get("Entries", ())
+        ]
+    raise TemplateError(f"{route.key}: only IPv4 destinations (CIDR block or prefix list) are modelled")
+
+
+def _vpc_route_target(resolver: _Resolver, route: Resource) -> Target:
+    properties = route.properties
+    if "TransitGatewayId" in properties:
+        return TransitGatewayTarget(resolver.key(properties["TransitGatewayId"], route, "TransitGatewayId"))
+    if "NatGatewayId" in properties:
+        return NatGateway(resolver.key(properties["NatGatewayId"], route, "NatGatewayId"))
+    if "GatewayId" in properties:
+        gateway = resolver.key(properties["GatewayId"], route, "GatewayId")
+        if resolver.resources[gateway].type == "AWS::EC2::InternetGateway":
+            return InternetGateway(gateway)
+        return Unsupported(f"gateway {resolver.resources[gateway].type}")
+    if "VpcEndpointId" in properties:
+        resolved = resolver.resolve(properties["VpcEndpointId"], route)
+        if isinstance(resolved, str) and _ENDPOINT_MARK in resolved:
+            az, reference = resolved.split(_ENDPOINT_MARK, 1)[1].split("|", 1)
+            stack, logical_id = reference.rsplit("/", 1)
+            return FirewallEndpoint(Key(stack, logical_id), az)
+        if isinstance(resolved, _Endpoint):
+            return FirewallEndpoint(resolved.firewall, resolved.az)
+        return Unsupported(f"VPC endpoint {resolved!r}")
+    others = sorted(k for k in properties if k.endswith("Id") and k != "RouteTableId")
+    return Unsupported(", ".join(others) or "no target")
+
+
+def _read_transit_gateways(resolver: _Resolver, net: Network) -> None:
+    for tgw in resolver.of_type("AWS::EC2::TransitGateway"):
+        for option in ("DefaultRouteTableAssociation", "DefaultRouteTablePropagation"):
+            if _enabled(tgw.properties.get(option, "enable")):
+                raise TemplateError(f"{tgw.key}: {option} is enabled; only explicit route tables are modelled")
+        net.tgws[tgw.key] = TransitGateway(tgw.key, tgw.name, tgw.region)
+    for attachment in resolver.of_type("AWS::EC2::TransitGatewayVpcAttachment", "AWS::EC2::TransitGatewayAttachment"):
+        properties = attachment.properties
+        subnets = [resolver.key(s, attachment, "SubnetIds") for s in properties.get("SubnetIds", ())]
+        by_az = {net.subnets[s].az: s for s in subnets}
+        if len(by_az) != len(subnets):
+            raise TemplateError(f"{attachment.key}: two attachment subnets in one Availability Zone")
+        options = properties.get("Options") or {}
+        net.attachments[attachment.key] = Attachment(
+            attachment.key,
+            attachment.name,
+            "vpc",
+            (resolver.key(properties["TransitGatewayId"], attachment, "TransitGatewayId"),),
+            vpc=resolver.key(properties["VpcId"], attachment, "VpcId"),
+            subnets_by_az=by_az,
+            appliance_mode=_enabled(options.get("ApplianceModeSupport", "disable")),
+        )
+    for vpn in resolver.of_type("AWS::EC2::VPNConnection"):
+        if "TransitGatewayId" not in vpn.properties:
+            continue
+        key = Key(vpn.key.stack, f"{vpn.key.logical_id}#vpn")
+        tgw = resolver.key(vpn.properties["TransitGatewayId"], vpn, "TransitGatewayId")
+        bgp = not _enabled(vpn.properties.get("StaticRoutesOnly", False))
+        net.attachments[key] = Attachment(key, vpn.name, "vpn", (tgw,), bgp=bgp)
+    for peering in resolver.of_type("AWS::EC2::TransitGatewayPeeringAttachment"):
+        local = resolver.key(peering.properties["TransitGatewayId"], peering, "TransitGatewayId")
+        peer = resolver.key(peering.properties["PeerTransitGatewayId"], peering, "PeerTransitGatewayId")
+        net.attachments[peering.key] = Attachment(peering.key, peering.name, "peering", (local, peer))
+
+
+def _attachment(net: Network, key: Key, at: Resource) -> Attachment:
+    if key not in net.attachments:
+        raise TemplateError(f"{at.key}: {key} is not a Transit Gateway attachment of the assembly")
+    return net.attachments[key]
+
+
+def _read_tgw_routes(resolver: _Resolver, net: Network) -> None:
+    for table in resolver.of_type("AWS::EC2::TransitGatewayRouteTable"):
+        tgw = resolver.key(table.properties["TransitGatewayId"], table, "TransitGatewayId")
+        net.tgw_route_tables[table.key] = TgwRouteTable(table.key, table.name, tgw)
+    for association in resolver.of_type("AWS::EC2::TransitGatewayRouteTableAssociation"):
+        attachment = _attachment(
+            net,
+            resolver.key(association.properties["TransitGatewayAttachmentId"], association, "attachment"),
+            association,
+        )
+        table = net.tgw_route_tables[
+            resolver.key(association.properties["TransitGatewayRouteTableId"], association, "route table")
+        ]
+        if table.tgw not in attachment.tgws:
+            raise TemplateError(f"{association.key}: route table and attachment belong to different Transit Gateways")
+        if (attachment.key, table.tgw) in net.associations:
+            raise TemplateError(f"{association.key}: {attachment.name} is associated with two route tables")
+        net.associations[(attachment.key, table.tgw)] = table.key
+    for propagation in resolver.of_type("AWS::EC2::TransitGatewayRouteTablePropagation"):
+        attachment = _attachment(
+            net,
+            resolver.key(propagation.properties["TransitGatewayAttachmentId"], propagation, "attachment"),
+            propagation,
+        )
+        table = net.tgw_route_tables[
+            resolver.key(propagation.properties["TransitGatewayRouteTableId"], propagation, "route table")
+        ]
+        target = AttachmentTarget(attachment.key)
+        if attachment.kind == "vpc" and attachment.vpc is not None:
+            table.routes += [Route(c, target, "propagated-vpc") for c in net.vpcs[attachment.vpc].cidrs]
+        elif attachment.kind == "vpn" and attachment.bgp:
+            table.routes += [Route(c, target, "propagated-vpn") for c in net.on_premises]
+        elif attachment.kind == "peering":
+            raise TemplateError(f"{propagation.key}: peering attachments do not propagate routes; use static routes")
+    for route in resolver.of_type("AWS::EC2::TransitGatewayRoute"):
+        table = net.tgw_route_tables[resolver.key(route.properties["TransitGatewayRouteTableId"], route, "route table")]
+        destination = _network(resolver.text(route.properties["DestinationCidrBlock"], route), route)
+        target: Target
+        if _enabled(route.properties.get("Blackhole", False)):
+            target = Blackhole()
+        else:
+            key = resolver.key(route.properties["TransitGatewayAttachmentId"], route, "TransitGatewayAttachmentId")
+            target = AttachmentTarget(_attachment(net, key, route).key)
+        table.routes.append(Route(destination, target, "static"))

@@ -215,8 +215,7 @@ class _Walk:
             self.trace.hops.append(f"{subnet.name} [{table_name}]")
             if table_key is not None and self.packet.service in self.net.route_tables[table_key].gateway_endpoints:
                 # The endpoint's route is the service's prefix list, more specific than a default route.
-                endpoint = self.net.route_tables[table_key].gateway_endpoints[self.packet.service or ""]
-                self.trace.hops.append(self.net.name(endpoint))
+                self.trace.hops.append(f"{self.packet.service} gateway endpoint")
                 return self._stop(Verdict.REACHED, f"{self.packet.service} through a gateway endpoint", Place(SERVICE))
             route = _best_vpc_route(routes, self.packet.destination)
             if route is None:

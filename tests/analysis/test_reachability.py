@@ -116,7 +116,7 @@ def test_the_internet_reaches_no_spoke(net: Network) -> None:
 
 def test_gateway_endpoint_keeps_s3_off_the_transit_gateway(net: Network) -> None:
     flow = _flow(net, "prod-workload-a", "s3")
-    assert flow.allowed and flow.forward.hops == ["prod-workload-a [prod-workload]", "prodS3"]
+    assert flow.allowed and flow.forward.hops == ["prod-workload-a [prod-workload]", "s3 gateway endpoint"]
     without = _net(hub=_drop(fx.hub_template(), "prodS3"))
     flow = _flow(without, "prod-workload-a", "s3")
     assert flow.forward.nat is not None and "egress-igw" in flow.forward.hops, "without the endpoint: NAT, internet"

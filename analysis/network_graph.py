@@ -559,9 +559,9 @@ def _read_transit_gateways(resolver: _Resolver, net: Network) -> None:
         if "TransitGatewayId" not in vpn.properties:
             continue
         key = Key(vpn.key.stack, f"{vpn.key.logical_id}#vpn")
-        tgw = resolver.key(vpn.properties["TransitGatewayId"], vpn, "TransitGatewayId")
+        vpn_tgw = resolver.key(vpn.properties["TransitGatewayId"], vpn, "TransitGatewayId")
         bgp = not _enabled(vpn.properties.get("StaticRoutesOnly", False))
-        net.attachments[key] = Attachment(key, vpn.name, "vpn", (tgw,), bgp=bgp)
+        net.attachments[key] = Attachment(key, vpn.name, "vpn", (vpn_tgw,), bgp=bgp)
     for peering in resolver.of_type("AWS::EC2::TransitGatewayPeeringAttachment"):
         local = resolver.key(peering.properties["TransitGatewayId"], peering, "TransitGatewayId")
         peer = resolver.key(peering.properties["PeerTransitGatewayId"], peering, "PeerTransitGatewayId")
@@ -575,9 +575,9 @@ def _attachment(net: Network, key: Key, at: Resource) -> Attachment:
 
 
 def _read_tgw_routes(resolver: _Resolver, net: Network) -> None:
-    for table in resolver.of_type("AWS::EC2::TransitGatewayRouteTable"):
-        tgw = resolver.key(table.properties["TransitGatewayId"], table, "TransitGatewayId")
-        net.tgw_route_tables[table.key] = TgwRouteTable(table.key, table.name, tgw)
+    for resource in resolver.of_type("AWS::EC2::TransitGatewayRouteTable"):
+        tgw = resolver.key(resource.properties["TransitGatewayId"], resource, "TransitGatewayId")
+        net.tgw_route_tables[resource.key] = TgwRouteTable(resource.key, resource.name, tgw)
     for association in resolver.of_type("AWS::EC2::TransitGatewayRouteTableAssociation"):
         attachment = _attachment(
             net,
@@ -601,11 +601,11 @@ def _read_tgw_routes(resolver: _Resolver, net: Network) -> None:
         table = net.tgw_route_tables[
             resolver.key(propagation.properties["TransitGatewayRouteTableId"], propagation, "route table")
         ]
-        target = AttachmentTarget(attachment.key)
+        to_attachment = AttachmentTarget(attachment.key)
         if attachment.kind == "vpc" and attachment.vpc is not None:
-            table.routes += [Route(c, target, "propagated-vpc") for c in net.vpcs[attachment.vpc].cidrs]
+            table.routes += [Route(c, to_attachment, "propagated-vpc") for c in net.vpcs[attachment.vpc].cidrs]
         elif attachment.kind == "vpn" and attachment.bgp:
-            table.routes += [Route(c, target, "propagated-vpn") for c in net.on_premises]
+            table.routes += [Route(c, to_attachment, "propagated-vpn") for c in net.on_premises]
         elif attachment.kind == "peering":
             raise TemplateError(f"{propagation.key}: peering attachments do not propagate routes; use static routes")
     for route in resolver.of_type("AWS::EC2::TransitGatewayRoute"):

@@ -297,8 +297,10 @@ class _Walk:
             return self._stop(Verdict.DROPPED, f"{attachment.name} has no subnets")
         if attachment.appliance_mode:
             az = azs[_flow_hash(self.packet, len(azs))]
+        elif self.packet.az is not None and self.packet.az in attachment.subnets_by_az:
+            az = self.packet.az
         else:
-            az = self.packet.az if self.packet.az in attachment.subnets_by_az else azs[0]
+            az = azs[0]
         self.trace.hops.append(f"{attachment.name} ({az})")
         return self.from_subnet(attachment.subnets_by_az[az])
 

@@ -23,7 +23,7 @@ PRICES_FILE = Path(__file__).resolve().parent / "data" / "network_prices.json"
 
 # What the table counts: (price key, what one unit is).
 ITEMS: Mapping[str, str] = {
-    "transit_gateway_attachment": "Transit Gateway attachment (VPC, VPN, each side of a peering)",
+    "transit_gateway_attachment": "Transit Gateway attachment (VPC, VPN, Direct Connect, each side of a peering)",
     "nat_gateway": "NAT gateway",
     "public_ipv4": "public IPv4 address (the NAT gateways' Elastic IPs)",
     "network_firewall_endpoint": "Network Firewall endpoint (one per AZ)",
@@ -89,6 +89,8 @@ def count_resources(stacks: Iterable[StackTemplate]) -> dict[tuple[str, str], in
             add(region, "vpn_connection", 1)
             if "TransitGatewayId" in properties:
                 add(region, "transit_gateway_attachment", 1)
+        elif type_ == "AWS::DirectConnect::DirectConnectGatewayAssociation":
+            add(region, "transit_gateway_attachment", 1)  # the Direct Connect gateway's attachment
         elif type_ == "AWS::EC2::NatGateway":
             add(region, "nat_gateway", 1)
             if properties.get("ConnectivityType", "public") == "public":

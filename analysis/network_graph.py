@@ -116,7 +116,7 @@ class Unsupported:
 Target = (
     Local | InternetGateway | NatGateway | TransitGatewayTarget | FirewallEndpoint | Blackhole | AttachmentTarget
 ) | Unsupported
-Origin = Literal["local", "static", "propagated-vpc", "propagated-vpn"]
+Origin = Literal["local", "static", "propagated-vpc", "propagated-dx", "propagated-vpn"]
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ class TransitGateway:
     region: str
 
 
-AttachmentKind = Literal["vpc", "vpn", "peering"]
+AttachmentKind = Literal["vpc", "vpn", "dx", "peering"]
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ class Attachment:
     vpc: Key | None = None
     subnets_by_az: Mapping[str, Key] = field(default_factory=dict)
     appliance_mode: bool = False
-    bgp: bool = False  # a VPN whose routes are learned (propagated) rather than static
+    bgp: bool = False  # a VPN or Direct Connect gateway whose routes are learned (propagated)
 
 
 @dataclass
@@ -234,6 +234,7 @@ class Network:
 
 _AZ = re.compile(r"\b([a-z]{2}(?:-[a-z]+)+-\d[a-z])\b")
 _REF_MARK = "@ref@"
+_DX_ASSOCIATION = "AWS::DirectConnect::DirectConnectGatewayAssociation"
 _ENDPOINT_MARK = "@endpoint@"
 # What a lookup custom resource's describe call returns, by action.
 _DESCRIBED_TYPES: Mapping[str, tuple[str, ...]] = {
@@ -244,6 +245,7 @@ _DESCRIBED_TYPES: Mapping[str, tuple[str, ...]] = {
         "AWS::EC2::TransitGatewayVpcAttachment",
         "AWS::EC2::TransitGatewayAttachment",
         "AWS::EC2::VPNConnection",
+        "AWS::DirectConnect::DirectConnectGatewayAssociation",
     ),
     "describeTransitGatewayRouteTables": ("AWS::EC2::TransitGatewayRouteTable",),
     "describeVpcs": ("AWS::EC2::VPC",),
@@ -367,7 +369,8 @@ class _Resolver:
         return azs
 
     def _lookup(self, custom: Resource, attribute: str) -> Resolved:
-        """Resolve ``Fn::GetAtt`` on an ``AwsCustomResource`` describe call."""
+        """Resolve ``Fn::GetAtt`` on an ``AwsCustomResource`` describe call: the one resource
+        of the described type, in the call's region, that every filter of the call selects."""
         call = json.loads(self.text(custom.properties.get("Create") or custom.properties["Update"], custom))
         action = str(call.get("action", ""))
         region = str(call.get("region") or custom.region)
@@ -375,28 +378,20 @@ class _Resolver:
         if types is None:
             raise TemplateError(f"{custom.key}: lookup action {action!r} is not modelled")
         parameters: Mapping[str, Any] = call.get("parameters", {})
-        wanted_name: str | None = parameters.get("FirewallName")
-        referenced: Key | None = None
-        for filter_ in parameters.get("Filters", ()):
-            values = [str(v) for v in filter_.get("Values", ())]
-            if filter_.get("Name") == "tag:Name" and values:
-                wanted_name = values[0]
-            elif values and values[0].startswith(_REF_MARK):
-                stack, logical_id = values[0].removeprefix(_REF_MARK).rsplit("/", 1)
-                referenced = Key(stack, logical_id)  # e.g. resource-id = the VPN connection
+        filters = {str(f.get("Name")): [str(v) for v in f.get("Values", ())] for f in parameters.get("Filters", ())}
+        if "FirewallName" in parameters:
+            filters["firewall-name"] = [str(parameters["FirewallName"])]
         candidates = [r for r in self.of_type(*types) if region in _regions_seen_from(r)]
-        if referenced is not None:
-            found = [r for r in candidates if r.key == referenced]
-        else:
-            found = [r for r in candidates if wanted_name in (r.name, r.properties.get("FirewallName"))]
+        found = [r for r in candidates if all(self._selects(r, name, values) for name, values in filters.items())]
         if len(found) != 1:
             raise TemplateError(
-                f"{custom.key}: {action} for {wanted_name or referenced} in {region} "
-                f"matches {len(found)} resources of the assembly"
+                f"{custom.key}: {action} with {filters} in {region} matches {len(found)} resources of the assembly"
             )
         target = found[0].key
         if found[0].type == "AWS::EC2::VPNConnection":
             return Key(target.stack, f"{target.logical_id}#vpn")
+        if found[0].type == _DX_ASSOCIATION:
+            return Key(target.stack, f"{target.logical_id}#dx")
         if found[0].type == "AWS::NetworkFirewall::Firewall":
             text = f"{attribute} {json.dumps(call.get('physicalResourceId', ''))} {call.get('outputPaths', '')}"
             az = _AZ.search(text)
@@ -404,6 +399,31 @@ class _Resolver:
                 raise TemplateError(f"{custom.key}: firewall endpoint lookup names no Availability Zone")
             return _Endpoint(target, az.group(1))
         return target
+
+    def _selects(self, resource: Resource, name: str, values: Sequence[str]) -> bool:
+        """Whether a describe filter ``name`` with ``values`` selects ``resource``."""
+        mark = f"{_REF_MARK}{resource.key.stack}/{resource.key.logical_id}"
+        properties = resource.properties
+        if name == "tag:Name":
+            return resource.name in values
+        if name == "firewall-name":
+            return properties.get("FirewallName") in values
+        if name == "resource-id":
+            literal = properties.get("DirectConnectGatewayId")
+            return mark in values or (isinstance(literal, str) and literal in values)
+        if name == "resource-type":
+            kinds = {
+                "AWS::EC2::VPNConnection": "vpn",
+                _DX_ASSOCIATION: "direct-connect-gateway",
+                "AWS::EC2::TransitGatewayPeeringAttachment": "peering",
+            }
+            return kinds.get(resource.type, "vpc") in values
+        if name == "transit-gateway-id":
+            own = properties.get("TransitGatewayId", properties.get("AssociatedGatewayId"))
+            return own is not None and self.text(own, resource) in values
+        if name == "state":
+            return True  # every resource of the assembly is taken as available
+        raise TemplateError(f"{resource.key}: lookup filter {name!r} is not modelled")
 
 
 def _regions_seen_from(resource: Resource) -> tuple[str, ...]:
@@ -562,6 +582,10 @@ def _read_transit_gateways(resolver: _Resolver, net: Network) -> None:
         vpn_tgw = resolver.key(vpn.properties["TransitGatewayId"], vpn, "TransitGatewayId")
         bgp = not _enabled(vpn.properties.get("StaticRoutesOnly", False))
         net.attachments[key] = Attachment(key, vpn.name, "vpn", (vpn_tgw,), bgp=bgp)
+    for dx in resolver.of_type(_DX_ASSOCIATION):
+        key = Key(dx.key.stack, f"{dx.key.logical_id}#dx")
+        dx_tgw = resolver.key(dx.properties["AssociatedGatewayId"], dx, "AssociatedGatewayId")
+        net.attachments[key] = Attachment(key, f"direct-connect {dx.name}", "dx", (dx_tgw,), bgp=True)
     for peering in resolver.of_type("AWS::EC2::TransitGatewayPeeringAttachment"):
         local = resolver.key(peering.properties["TransitGatewayId"], peering, "TransitGatewayId")
         peer = resolver.key(peering.properties["PeerTransitGatewayId"], peering, "PeerTransitGatewayId")
@@ -606,6 +630,8 @@ def _read_tgw_routes(resolver: _Resolver, net: Network) -> None:
             table.routes += [Route(c, to_attachment, "propagated-vpc") for c in net.vpcs[attachment.vpc].cidrs]
         elif attachment.kind == "vpn" and attachment.bgp:
             table.routes += [Route(c, to_attachment, "propagated-vpn") for c in net.on_premises]
+        elif attachment.kind == "dx":
+            table.routes += [Route(c, to_attachment, "propagated-dx") for c in net.on_premises]
         elif attachment.kind == "peering":
             raise TemplateError(f"{propagation.key}: peering attachments do not propagate routes; use static routes")
     for route in resolver.of_type("AWS::EC2::TransitGatewayRoute"):

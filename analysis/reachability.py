@@ -59,8 +59,9 @@ _NOT_ON_THE_INTERNET = tuple(
     ipaddress.IPv4Network(c)
     for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8")
 )
-# Equal prefixes in a Transit Gateway route table: static first, then VPC, then VPN propagation.
-_TGW_PREFERENCE = {"static": 0, "propagated-vpc": 1, "propagated-vpn": 2, "local": 3}
+# Equal prefixes in a Transit Gateway route table: static first, then propagation from a VPC,
+# from Direct Connect, from a VPN.
+_TGW_PREFERENCE = {"static": 0, "propagated-vpc": 1, "propagated-dx": 2, "propagated-vpn": 3, "local": 4}
 
 ON_PREMISES = "on-premises"
 INTERNET = "internet"
@@ -284,7 +285,7 @@ class _Walk:
                 tgw = next(t for t in egress.tgws if t != tgw)
                 ingress = egress
                 continue
-            if egress.kind == "vpn":
+            if egress.kind in ("vpn", "dx"):
                 self.trace.hops.append(egress.name)
                 if not any(self.packet.destination in block for block in self.net.on_premises):
                     return self._stop(Verdict.DROPPED, f"on-premises does not hold {self.packet.destination}")
@@ -313,8 +314,10 @@ def host_address(subnet: Subnet, offset: int = 10) -> IPv4Address:
     return subnet.cidr.network_address + offset
 
 
-def vpn_attachment(net: Network) -> Attachment | None:
-    return next((a for a in sorted(net.attachments.values(), key=lambda a: a.key) if a.kind == "vpn"), None)
+def on_premises_attachment(net: Network) -> Attachment | None:
+    """Where on-premises traffic enters: the Direct Connect gateway if there is one, else the VPN."""
+    connections = [a for a in net.attachments.values() if a.kind in ("dx", "vpn")]
+    return min(connections, key=lambda a: (a.kind != "dx", a.key), default=None)
 
 
 def _trace_from(
@@ -324,13 +327,13 @@ def _trace_from(
     if start.kind == "subnet" and start.subnet is not None:
         return _Walk(net, _Packet(source, destination, None, service), trace).from_subnet(start.subnet)
     if start.kind == ON_PREMISES:
-        vpn = vpn_attachment(net)
+        connection = on_premises_attachment(net)
         trace.hops.append(ON_PREMISES)
-        if vpn is None:
-            trace.reason = "no VPN attachment connects on-premises"
+        if connection is None:
+            trace.reason = "no VPN or Direct Connect attachment connects on-premises"
             return trace
-        trace.hops.append(vpn.name)
-        return _Walk(net, _Packet(source, destination, None), trace).from_tgw(vpn.tgws[0], vpn)
+        trace.hops.append(connection.name)
+        return _Walk(net, _Packet(source, destination, None), trace).from_tgw(connection.tgws[0], connection)
     return _from_internet(net, destination, trace)
 
 

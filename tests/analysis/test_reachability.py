@@ -232,3 +232,42 @@ def test_shapes_the_analysis_does_not_model_are_errors(edit: Any, message: str) 
     edit(hub["Resources"])
     with pytest.raises(TemplateError, match=message):
         _net(hub=hub)
+
+
+def test_direct_connect_gateway_carries_on_premises_traffic_when_present() -> None:
+    hub = fx.edited(fx.hub_template())
+    resources = hub["Resources"]
+    gateway = "5f3a7c2e-0b1d-4e8f-9a6b-2c4d6e8f0a1b"
+    resources["Dx"] = {
+        "Type": "AWS::DirectConnect::DirectConnectGatewayAssociation",
+        "Properties": {"AssociatedGatewayId": fx.ref("Tgw"), "DirectConnectGatewayId": gateway},
+    }
+    call = {
+        "service": "EC2",
+        "action": "describeTransitGatewayAttachments",
+        "parameters": {
+            "Filters": [
+                {"Name": "resource-type", "Values": ["direct-connect-gateway"]},
+                {"Name": "resource-id", "Values": [gateway]},
+                {"Name": "transit-gateway-id", "Values": ["__TGW__"]},
+            ]
+        },
+        "region": fx.HOME,
+    }
+    before, after = json.dumps(call).split("__TGW__")
+    resources["DxLookup"] = {
+        "Type": "Custom::AWS",
+        "Properties": {"Create": {"Fn::Join": ["", [before, fx.ref("Tgw"), after]]}},
+    }
+    dx = {"Fn::GetAtt": ["DxLookup", "TransitGatewayAttachments.0.TransitGatewayAttachmentId"]}
+    resources["onpremAssocDx"] = {
+        "Type": "AWS::EC2::TransitGatewayRouteTableAssociation",
+        "Properties": {"TransitGatewayAttachmentId": dx, "TransitGatewayRouteTableId": fx.ref("onpremTable")},
+    }
+    resources["prodTo172_16_0_0_12"]["Properties"]["TransitGatewayAttachmentId"] = dx
+    net = _net(hub=hub)
+    out = _flow(net, "prod-workload-a", "on-premises")
+    assert out.allowed and "direct-connect Dx" in out.forward.hops, out.explanation
+    inbound = _flow(net, "on-premises", "prod-workload-b")
+    assert inbound.forward.hops[:2] == ["on-premises", "direct-connect Dx"]
+    assert inbound.allowed, inbound.explanation

@@ -113,7 +113,9 @@ def apply_routing(
     for route in plan.static_routes:
         if not include_route(route) or route.table not in tables:
             continue
-        construct_id = f"Route-{route.table}-{route.cidr.replace('/', '_')}"
+        # 10.1.0.0/16 -> 10x1x0x0n16: logical IDs keep letters and digits only, and must
+        # still tell 10.1.0.0/16 from 10.10.0.0/6.
+        construct_id = f"Route-{route.table}-{route.cidr.replace('.', 'x').replace('/', 'n')}"
         if route.target is None:
             ec2.CfnTransitGatewayRoute(
                 scope,

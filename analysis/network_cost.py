@@ -247,10 +247,16 @@ def render_break_even(model: EgressModel, currency: str) -> str:
 
     for gb in TRAFFIC_CASES_GB:
         rows.append(f"| {gb:,.0f} GB/month | {spokes(model.break_even(gb))} | {spokes(model.break_even(gb, True))} |")
+    at_rest = model.break_even(0)
+    verdict = (
+        "so central egress already costs less at rest"
+        if at_rest is not None and model.spokes >= at_rest
+        else "so at rest a NAT gateway per spoke would still cost less"
+    )
     rows += [
         "",
         f"Above {model.never_cheaper_above_gb:,.0f} GB per spoke and month, the Transit Gateway processing "
-        "alone costs more than the spoke's own NAT gateways. The organization has "
-        f"{model.spokes} spoke VPCs attached in {model.region}.",
+        f"alone costs more than the spoke's own NAT gateways. This organization has {model.spokes} spoke "
+        f"VPCs attached in {model.region}, {verdict}.",
     ]
     return "\n".join(rows)

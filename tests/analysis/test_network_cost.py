@@ -12,6 +12,7 @@ from analysis.network_cost import (
     count_resources,
     egress_model,
     load_prices,
+    render_break_even,
     render_cost_table,
 )
 from analysis.network_graph import build_network
@@ -107,3 +108,9 @@ def test_an_exact_tie_is_not_cheaper() -> None:
         region="x", zones=1, nat_hour=1.0, attachment_hour=1.0, tgw_per_gb=0.02, hours_per_month=1, spokes=0
     )
     assert tie.break_even(0) == 3  # 2 spokes cost 2, exactly central's 2: not cheaper yet
+
+
+def test_the_break_even_text_compares_with_the_spokes_there_are() -> None:
+    assert "already costs less at rest" in render_break_even(MODEL, "USD")  # 3 spokes, break-even 2
+    one = EgressModel(**{**MODEL.__dict__, "spokes": 1})
+    assert "a NAT gateway per spoke would still cost less" in render_break_even(one, "USD")

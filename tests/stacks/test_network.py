@@ -324,6 +324,8 @@ def test_vpn_uses_the_configured_customer_gateway(hub: dict[str, Any]) -> None:
     assert (gateway["IpAddress"], int(gateway["BgpAsn"])) == (NETWORK.vpn.customer_gateway_ip, NETWORK.vpn.bgp_asn)
     ((_, vpn),) = _props(hub, "AWS::EC2::VPNConnection")
     assert vpn["StaticRoutesOnly"] is (NETWORK.vpn.routing == "static")
+    tunnels = vpn["VpnTunnelOptionsSpecifications"]
+    assert len(tunnels) == 2 and all(t["IKEVersions"] == [{"Value": "ikev2"}] for t in tunnels)
     assert _ref(vpn["TransitGatewayId"]) in _resources(hub, "AWS::EC2::TransitGateway")
 
 

@@ -29,6 +29,7 @@ from org_config.names import (
     tgw_route_table_name,
 )
 from tests.support.synthesis import Synthesis, synthesize_organization, temporary_outdir
+from tools.docs import NETWORK_PAGE, network_sections, pages
 
 CONFIG = load_config()
 HOME, DR = CONFIG.regions.home, CONFIG.regions.dr
@@ -359,3 +360,20 @@ def test_letting_nonprod_reach_on_premises_changes_templates_and_matrix(
         assert old.text == DENIED and new.text == INSPECTED, (old.text, new.text)
     changed_cells = reachability_matrix(config, network_from_assembly(config, changed.stacks))
     assert all(c.matches_policy for c in changed_cells)
+
+
+# --- the doc page: its generated sections are what the code computes now ---
+
+
+def test_network_page_matches_the_code(synthesis: Synthesis) -> None:
+    """`make docs` rewrites the matrix, the cost at rest and the break-even."""
+    expected = pages(synthesis.outdir)[NETWORK_PAGE]
+    assert NETWORK_PAGE.read_text(encoding="utf-8") == expected, f"{NETWORK_PAGE.name} drifted: run `make docs`"
+
+
+def test_network_page_sections_are_generated_from_the_templates(synthesis: Synthesis) -> None:
+    sections = network_sections(CONFIG, synthesis.stacks)
+    page = NETWORK_PAGE.read_text(encoding="utf-8")
+    for name, body in sections.items():
+        assert f"<!-- generated:{name} -->\n{body}\n<!-- /generated:{name} -->" in page, name
+    assert "all as the segment policy says" in sections["network-reachability-matrix"]

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from analysis.assembly import StackTemplate, read_assembly
 from analysis.guardrail_cases import CASES
+from analysis.network_cost import cost_at_rest, egress_model, load_prices, render_break_even, render_cost_table
+from analysis.network_report import network_from_assembly, reachability_matrix, render_matrix
 from analysis.organization_report import (
     build_organization,
     evaluate_cases,
@@ -27,6 +29,7 @@ from stacks.organization.service_control_policies import library
 
 ROOT = Path(__file__).resolve().parents[1]
 ORGANIZATION_PAGE = ROOT / "docs" / "patterns" / "organization.md"
+NETWORK_PAGE = ROOT / "docs" / "patterns" / "network.md"
 
 
 def _stack(stacks: list[StackTemplate], prefix: str) -> StackTemplate:
@@ -46,6 +49,18 @@ def organization_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dic
         "scp-matrix": render_scp_matrix(config, scps),
         "scp-statements": "\n".join(statements),
         "request-table": render_case_table(outcomes),
+    }
+
+
+def network_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dict[str, str]:
+    """The reachability matrix, the cost at rest and the central-egress break-even, all
+    computed from the synthesized templates."""
+    net = network_from_assembly(config, stacks)
+    prices = load_prices()
+    return {
+        "network-reachability-matrix": render_matrix(reachability_matrix(config, net)),
+        "network-cost-at-rest": render_cost_table(cost_at_rest(stacks, prices), prices),
+        "network-egress-break-even": render_break_even(egress_model(net, prices), prices.currency),
     }
 
 
@@ -74,6 +89,7 @@ def pages(outdir: str | Path) -> dict[Path, str]:
         ORGANIZATION_PAGE: replace_sections(
             ORGANIZATION_PAGE.read_text(encoding="utf-8"), organization_sections(config, stacks)
         ),
+        NETWORK_PAGE: replace_sections(NETWORK_PAGE.read_text(encoding="utf-8"), network_sections(config, stacks)),
     }
 
 

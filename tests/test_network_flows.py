@@ -21,6 +21,7 @@ from analysis.network_report import network_from_assembly, reachability_matrix
 from analysis.reachability import FlowResult, trace_flow
 from org_config import OrgConfig, load_config, parse_config
 from org_config.loader import example_config_text
+from org_config.model import HUB_SEGMENTS
 from org_config.names import (
     firewall_name,
     subnet_name,
@@ -189,7 +190,7 @@ def test_the_matrix_follows_the_segment_policy(network: Network) -> None:
     cells = reachability_matrix(CONFIG, network)
     ends = {c.source.label for c in cells}
     assert ends == {
-        *(n for n, v in CONFIG.network.vpcs.items() if v.segment not in ("inspection", "egress")),
+        *(n for n, v in CONFIG.network.vpcs.items() if v.segment not in HUB_SEGMENTS),
         "on-premises",
         "internet",
     }

@@ -39,6 +39,7 @@ class End:
     source: Place
     source_address: IPv4Address
     destination: IPv4Address
+    subnet: str = ""  # the source subnet's name, for a VPC
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,14 @@ def matrix_ends(config: OrgConfig, net: Network) -> list[End]:
         subnets = workload_subnets(net, vpc.cidr)
         source = subnets[0]
         ends.append(
-            End(name, vpc.segment, Place("subnet", source.key), host_address(source), host_address(subnets[-1], 11))
+            End(
+                name,
+                vpc.segment,
+                Place("subnet", source.key),
+                host_address(source),
+                host_address(subnets[-1], 11),
+                source.name,
+            )
         )
     if net.on_premises:
         address = net.on_premises[0].network_address + 10
@@ -149,6 +157,14 @@ def render_matrix(cells: Sequence[Cell]) -> str:
     ]
     for cell in cells:
         rows.append(f"| {cell.source.label} | {cell.destination.label} | {cell.result.explanation} |")
+    example = next((c.source.subnet for c in cells if c.source.subnet), "<subnet name>")
+    rows += [
+        "",
+        "Each VPC is represented by a workload subnet in its first Availability Zone (as a source) and an "
+        "address in its last one (as a destination), so flows between VPCs cross zones. To follow any flow "
+        f"hop by hop, out and back: `python -m analysis.network_report cdk.out --from {example} --to internet` "
+        "(a subnet name, an address, `on-premises`, `internet`, `s3` or `dynamodb`).",
+    ]
     return "\n".join(rows)
 
 

@@ -17,6 +17,7 @@ import yaml
 
 from analysis.assembly import StackTemplate
 from analysis.network_graph import Network
+from analysis.network_report import main as network_report_main
 from analysis.network_report import network_from_assembly, reachability_matrix
 from analysis.reachability import FlowResult, trace_flow
 from org_config import OrgConfig, load_config, parse_config
@@ -378,3 +379,14 @@ def test_network_page_sections_are_generated_from_the_templates(synthesis: Synth
     for name, body in sections.items():
         assert f"<!-- generated:{name} -->\n{body}\n<!-- /generated:{name} -->" in page, name
     assert "all as the segment policy says" in sections["network-reachability-matrix"]
+
+
+def test_command_line_prints_a_flow_and_fails_a_denied_one(
+    synthesis: Synthesis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = str(synthesis.outdir)
+    assert network_report_main([outdir, "--from", private("prod", "a"), "--to", "internet"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"allowed, inspected by {FIREWALL}") and "back: internet > " in printed
+    assert network_report_main([outdir, "--from", private("prod", "a"), "--to", private("nonprod", "b")]) == 1
+    assert network_report_main([outdir]) == 0  # the matrix, as the segment policy says

@@ -125,7 +125,7 @@ class NetworkHubStack(Stack):
                     share_with=None if owner.id == network_account.id else owner.id,
                 )
             self.vpcs[name] = built
-            attachments[name] = built.attachment.attr_id  # type: ignore[attr-defined]
+            attachments[name] = built.attachment.attr_id
 
         spoke_ids = {
             name: built.vpc.ref

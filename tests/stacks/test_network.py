@@ -471,3 +471,21 @@ def test_static_vpn_and_direct_connect_follow_the_config(variant_hub: dict[str, 
     inspection = _routes(variant_hub, _tables(variant_hub, HOME)["inspection"])[NETWORK.on_premises[0]]
     lookup = variant_hub["Resources"][str(_ref(inspection["TransitGatewayAttachmentId"]))]["Properties"]["Create"]
     assert "direct-connect-gateway" in json.dumps(lookup)
+
+
+def test_three_availability_zones_still_fit_half_the_resource_limit() -> None:
+    """The largest template grows with the AZ count (a subnet, NAT gateway and firewall
+    endpoint per AZ); three AZs in both regions must stay within 250 resources."""
+    data = yaml.safe_load(example_config_text())
+    data["network"]["availability_zones"] = {
+        HOME: [f"{HOME}{z}" for z in "abc"],
+        DR: [f"{DR}{z}" for z in "abc"],
+    }
+    config = parse_config(yaml.safe_dump(data, sort_keys=False), source="three-azs.yaml")
+    outdir = temporary_outdir("cdk-out-network-3az-")
+    app = new_app(outdir)
+    build_network(app, config)
+    synthesis = synthesize(app, outdir)
+    hub = synthesis.stack(HUB).template
+    assert len(_resources(hub, "AWS::EC2::NatGateway")) == 3
+    assert max(len(s.template["Resources"]) for s in synthesis.stacks) <= 250

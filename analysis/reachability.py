@@ -380,16 +380,13 @@ def evaluate(
     end = forward.end
     if end.kind == SERVICE:  # the gateway endpoint answers straight back into the subnet
         return FlowResult(forward, Trace(Verdict.REACHED, [forward.hops[-1], forward.hops[0]], "gateway endpoint"))
-    back_start = end
-    if end.kind == ON_PREMISES:
-        back_start = Place(ON_PREMISES)
     if forward.nat is not None:
         # The reply goes to the NAT gateway's address, which translates it back.
         nat_subnet = net.nat_gateways[forward.nat]
         if end.kind == INTERNET:
             back = Trace(hops=[INTERNET, net.name(forward.nat)])
         else:
-            back = _trace_from(net, back_start, destination, host_address(net.subnets[nat_subnet], 4))
+            back = _trace_from(net, end, destination, host_address(net.subnets[nat_subnet], 4))
             if back.verdict is not Verdict.REACHED:
                 return FlowResult(forward, back)
         rest = _Walk(net, _Packet(destination, source_address, None), back).from_subnet(nat_subnet)
@@ -401,7 +398,7 @@ def evaluate(
                 forward, _Walk(net, _Packet(destination, source_address, None), back).from_subnet(source.subnet)
             )
         return FlowResult(forward, Trace(hops=[INTERNET], reason="no return path"))
-    return FlowResult(forward, _trace_from(net, back_start, destination, source_address))
+    return FlowResult(forward, _trace_from(net, end, destination, source_address))
 
 
 def subnet_named(net: Network, name: str) -> Subnet:

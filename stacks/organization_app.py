@@ -100,7 +100,7 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     )
     audit.add_stack_dependency(services, "the audit account must be the delegated administrator first")
     stacks: list[Stack] = [log_archive, services, structure, identity, audit, *build_object_index(app, config)]
-    stacks.extend(build_network(app, config))
+    stacks.extend(build_network(app, config, log_archive=log_archive))
     for stack in stacks:
         Tags.of(stack).add("Project", config.organization.name_prefix)
     return stacks

@@ -30,7 +30,8 @@ from org_config.names import (
     tgw_peering_name,
     tgw_route_table_name,
 )
-from tests.support.synthesis import Synthesis, synthesize_organization, temporary_outdir
+from stacks.network.placement import build_network as build_network_stacks
+from tests.support.synthesis import Synthesis, new_app, synthesize, temporary_outdir
 from tools.docs import NETWORK_PAGE, network_sections, pages
 
 CONFIG = load_config()
@@ -318,18 +319,26 @@ def test_a_static_route_beats_the_propagated_one_for_the_same_prefix(synthesis: 
 
 
 # --- the segment policy is config: change it, synthesize once, both outputs change ---
+# The variant also makes the VPN static, adds a Direct Connect gateway and uses three AZs,
+# so the same synth proves the analysis on those shapes too.
 
 
-def _policy_with_nonprod_on_premises() -> OrgConfig:
+def _variant() -> OrgConfig:
     data = yaml.safe_load(example_config_text())
     data["network"]["segment_policy"].append({"between": ["nonprod", "on-premises"], "inspected": True})
-    return parse_config(yaml.safe_dump(data, sort_keys=False))
+    data["network"]["vpn"]["routing"] = "static"
+    data["network"]["direct_connect"] = {"gateway_id": "5f3a7c2e-0b1d-4e8f-9a6b-2c4d6e8f0a1b"}
+    data["network"]["availability_zones"] = {region: [f"{region}{z}" for z in "abc"] for region in (HOME, DR)}
+    return parse_config(yaml.safe_dump(data, sort_keys=False), source="variant.yaml")
 
 
 @pytest.fixture(scope="module")
-def changed_policy() -> tuple[OrgConfig, Synthesis]:
-    config = _policy_with_nonprod_on_premises()
-    return config, synthesize_organization(config, temporary_outdir("cdk-out-policy-"))
+def variant() -> tuple[OrgConfig, Synthesis]:
+    config = _variant()
+    outdir = temporary_outdir("cdk-out-network-policy-")
+    app = new_app(outdir)
+    build_network_stacks(app, config)  # the network stacks alone: all the analysis reads
+    return config, synthesize(app, outdir)
 
 
 def _routes_in(stacks: list[StackTemplate], name: str) -> set[tuple[str, bool]]:
@@ -342,26 +351,36 @@ def _routes_in(stacks: list[StackTemplate], name: str) -> set[tuple[str, bool]]:
     }
 
 
+def _cell(config: OrgConfig, stacks: list[StackTemplate], source: str, destination: str) -> Any:
+    cells = reachability_matrix(config, network_from_assembly(config, stacks))
+    return next(c for c in cells if (c.source.label, c.destination.label) == (source, destination))
+
+
 def test_letting_nonprod_reach_on_premises_changes_templates_and_matrix(
-    synthesis: Synthesis, changed_policy: tuple[OrgConfig, Synthesis]
+    synthesis: Synthesis, variant: tuple[OrgConfig, Synthesis]
 ) -> None:
-    config, changed = changed_policy
+    config, changed = variant
     nonprod_cidr = config.network.vpcs["nonprod"].cidr
     before, after = _routes_in(synthesis.stacks, table("on-premises")), _routes_in(changed.stacks, table("on-premises"))
     assert (nonprod_cidr, False) not in before and (nonprod_cidr, False) in after
     assert ("172.16.0.0/12", True) in _routes_in(synthesis.stacks, table("nonprod"))
     assert ("172.16.0.0/12", False) in _routes_in(changed.stacks, table("nonprod"))
-
-    def cell(cfg: OrgConfig, stacks: list[StackTemplate], source: str, destination: str) -> Any:
-        cells = reachability_matrix(cfg, network_from_assembly(cfg, stacks))
-        return next(c for c in cells if (c.source.label, c.destination.label) == (source, destination))
-
     for source, destination in (("nonprod", "on-premises"), ("on-premises", "nonprod")):
-        old = cell(CONFIG, synthesis.stacks, source, destination)
-        new = cell(config, changed.stacks, source, destination)
-        assert old.text == DENIED and new.text == INSPECTED, (old.text, new.text)
-    changed_cells = reachability_matrix(config, network_from_assembly(config, changed.stacks))
-    assert all(c.matches_policy for c in changed_cells)
+        old = _cell(CONFIG, synthesis.stacks, source, destination)
+        new = _cell(config, changed.stacks, source, destination)
+        assert (old.text, new.text) == (DENIED, INSPECTED), "the new policy: nonprod and on-premises, inspected"
+
+
+def test_the_variant_matrix_follows_its_policy_over_direct_connect_and_three_zones(
+    variant: tuple[OrgConfig, Synthesis],
+) -> None:
+    config, changed = variant
+    net = network_from_assembly(config, changed.stacks)
+    cells = reachability_matrix(config, net)
+    assert [f"{c.source.label}->{c.destination.label}: {c.text}" for c in cells if not c.matches_policy] == []
+    inbound = trace_flow(net, "on-premises", subnet_name("nonprod", HOME, "private", f"{HOME}c"))
+    assert inbound.allowed and inbound.forward.hops[1].startswith("direct-connect"), inbound.forward.path
+    assert {az for _, az in inbound.forward.firewalls} <= {f"{HOME}{z}" for z in "abc"}
 
 
 # --- the doc page: its generated sections are what the code computes now ---

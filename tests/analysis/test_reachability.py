@@ -206,7 +206,7 @@ def test_peering_ids_resolve_through_lookups_across_regions(net: Network) -> Non
     flow = _flow(net, "proddr-workload-a", "prod-workload-b")
     assert flow.allowed, flow.explanation
     assert "tgw-peering-eu-west-1-eu-central-1" in flow.forward.hops
-    assert "tgw-eu-central-1 [tgw-rt-peering]" in flow.back.hops if flow.back else False
+    assert flow.back is not None and "tgw-eu-central-1 [tgw-rt-peering]" in flow.back.hops
 
 
 @pytest.mark.parametrize(
@@ -224,8 +224,33 @@ def test_peering_ids_resolve_through_lookups_across_regions(net: Network) -> Non
             "matches 0 resources",
         ),
         (lambda r: r["prodworkloadRtRoute0"]["Properties"].update(TransitGatewayId={"Ref": "Missing"}), "Missing"),
+        (lambda r: r["prodworkload-a"]["Properties"].pop("AvailabilityZone"), "without an AvailabilityZone"),
+        (
+            lambda r: r.update(
+                Again={
+                    "Type": "AWS::EC2::TransitGatewayRouteTableAssociation",
+                    "Properties": {
+                        **r["prodAssocprod"]["Properties"],
+                        "TransitGatewayRouteTableId": fx.ref("sharedTable"),
+                    },
+                }
+            ),
+            "associated with two route tables",
+        ),
+        (
+            lambda r: r["prodAttachment"]["Properties"]["SubnetIds"].append(fx.ref("prodworkload-a")),
+            "two attachment subnets in one Availability Zone",
+        ),
     ],
-    ids=["default-route-table", "import-value", "lookup-finds-nothing", "dangling-ref"],
+    ids=[
+        "default-route-table",
+        "import-value",
+        "lookup-finds-nothing",
+        "dangling-ref",
+        "no-az",
+        "two-tables",
+        "two-in-az",
+    ],
 )
 def test_shapes_the_analysis_does_not_model_are_errors(edit: Any, message: str) -> None:
     hub = fx.edited(fx.hub_template())

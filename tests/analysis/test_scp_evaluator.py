@@ -421,10 +421,19 @@ def test_unknown_account_is_an_error_not_a_decision(org: Organization) -> None:
 
 
 def test_management_account_exempt_even_outside_the_tree() -> None:
+    # Everything is denied at the root; only the management account gets through.
     org = Organization(MANAGEMENT)
+    org.attach("Root", DENY_ALL, "deny-all")
+    org.add_account(PROD)
+    org.attach(PROD, FULL_AWS_ACCESS, "FullAWSAccess")
     decision = evaluate(org, request("s3:GetObject", MANAGEMENT))
-    assert decision.allowed
-    assert decision.level is None
+    assert decision == Decision(
+        True,
+        f"allowed: account {MANAGEMENT} is the management account, which SCPs do not restrict",
+    )
+    member = evaluate(org, request("s3:GetObject", PROD))
+    assert not member.allowed
+    assert (member.deciding_policy, member.deciding_statement, member.level) == ("deny-all", "DenyAll", "Root")
 
 
 # ------------------------------------------------------------------ levels and precedence
@@ -481,7 +490,14 @@ def test_deny_at_a_higher_level_wins_over_allows_below() -> None:
     org.attach("Root", DENY_LEAVE_ORG, "deny-leave-org")
     decision = evaluate(org, request("organizations:LeaveOrganization"))
     assert not decision.allowed
-    assert decision.level == "Root"
+    assert (decision.deciding_policy, decision.deciding_statement, decision.level) == (
+        "deny-leave-org",
+        "DenyLeaveOrganization",
+        "Root",
+    )
+    assert decision.reason.startswith("explicit deny by statement DenyLeaveOrganization")
+    # The same allows below let through what the root does not deny.
+    assert evaluate(org, request("organizations:DescribeOrganization")).allowed
 
 
 def test_deny_wins_over_a_missing_allow_and_is_reported() -> None:
@@ -852,10 +868,36 @@ def test_missing_key_plain_operator(operator: str) -> None:
     assert holds(condition) is (operator in NEGATED)
 
 
+# A request value that fails each operator against its policy value from _value_for.
+FAILING_VALUE = {
+    "StringEquals": "y",
+    "StringNotEquals": "x",
+    "StringEqualsIgnoreCase": "y",
+    "StringNotEqualsIgnoreCase": "X",
+    "StringLike": "y",
+    "StringNotLike": "x",
+    "ArnEquals": "arn:aws:iam::111122223333:user/x",
+    "ArnNotEquals": "arn:aws:iam::111122223333:role/x",
+    "ArnLike": "arn:aws:iam::111122223333:user/x",
+    "ArnNotLike": "arn:aws:iam::111122223333:role/x",
+    "NumericEquals": "4",
+    "NumericNotEquals": "5",
+    "NumericLessThan": "5",
+    "NumericLessThanEquals": "6",
+    "NumericGreaterThan": "5",
+    "NumericGreaterThanEquals": "4",
+    "Bool": "false",
+}
+
+
 @pytest.mark.parametrize("operator", OPERATORS)
 def test_missing_key_if_exists_holds(operator: str) -> None:
     condition = {operator + "IfExists": {"k:absent": _value_for(operator)}}
     assert holds(condition) is True
+    # IfExists forgives only absence: a present value that fails the operator fails it.
+    condition = {operator + "IfExists": {"k:present": _value_for(operator)}}
+    assert holds(condition, {"k:present": FAILING_VALUE[operator]}) is False
+    assert holds({operator: {"k:present": _value_for(operator)}}, {"k:present": FAILING_VALUE[operator]}) is False
 
 
 def test_region_guardrail_with_if_exists_only_applies_when_key_present() -> None:

@@ -1100,6 +1100,17 @@ def test_request_rejects_bad_input() -> None:
         Request(principal_arn=ROLE, account_id=PROD, action="s3:GetObject", context={"a:b": "1", "A:B": "2"})
 
 
+@pytest.mark.parametrize(
+    "value",
+    [{"Ref": "X"}, None, [1, 2], ["a", None], {"a", "b"}, b"bytes"],
+    ids=["object", "none", "list-of-numbers", "list-with-none", "set", "bytes"],
+)
+def test_request_rejects_a_malformed_context_value_when_built(value: Any) -> None:
+    # Rejected when the request is built, not later when a condition reads the key.
+    with pytest.raises(ValueError, match="context value for 'k:v' must be a scalar or a list of strings"):
+        Request(principal_arn=ROLE, account_id=PROD, action="s3:GetObject", context={"k:v": value})
+
+
 def test_request_context_is_read_only_copy() -> None:
     context: dict[str, ContextValue] = {"k:v": "a"}
     req = Request(principal_arn=ROLE, account_id=PROD, action="s3:GetObject", context=context)

@@ -198,6 +198,8 @@ class Condition:
         """Whether the condition holds for the request's values of this key.
 
         ``None`` or an empty sequence means the key is missing from the request.
+        Several values need a set qualifier; under a plain operator they raise
+        ``ValueError`` (:meth:`Statement.matches` reports it as a :class:`PolicyError`).
         """
         operator = _OPERATORS[self.base_operator]
         present = bool(request_values)

@@ -870,6 +870,19 @@ def test_plain_operator_on_a_key_the_request_gives_as_a_list_raises(operator: st
         statement.matches(request("s3:GetObject", context={"K:many": values}))
 
 
+def test_condition_holds_refuses_several_values_under_a_plain_operator() -> None:
+    policy = load_policy(
+        _policy({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringNotEquals": {"k:v": "a"}}})
+    )
+    (condition,) = policy.statements[0].conditions
+    assert condition.holds(("b",)) is True
+    assert condition.holds(("a",)) is False
+    with pytest.raises(
+        ValueError, match="StringNotEquals k:v: several request values need ForAnyValue: or ForAllValues:"
+    ):
+        condition.holds(("a", "b"))
+
+
 def test_set_and_null_operators_on_a_list_do_not_raise() -> None:
     context: dict[str, ContextValue] = {"k:many": ["a", "b"]}
     assert holds({"ForAnyValue:StringEquals": {"k:many": "a"}}, context)

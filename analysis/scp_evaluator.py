@@ -257,7 +257,7 @@ class Statement:
             if not condition.qualifier and condition.base_operator != "Null" and request.is_multivalued(condition.key):
                 raise PolicyError(
                     self.policy,
-                    f"{condition.operator} {condition.key}: the request gives several values; "
+                    f"{condition.operator} {condition.key}: the request gives this key as a list; "
                     "a multivalued key needs ForAnyValue: or ForAllValues:",
                     self.label,
                 )
@@ -501,12 +501,12 @@ def _resource_pattern_problem(pattern: str) -> str | None:
     segments = pattern.split(":")
     if len(segments) < 3 or segments[0] != "arn":
         return "not '*' and not an ARN ('arn:partition:service:region:account:resource')"
-    partition, service = segments[1], segments[2]
+    partition, service, region = segments[1], segments[2], segments[3] if len(segments) > 3 else ""
     if "*" in service or "?" in service:
         return "a wildcard may not be used in the service segment"
     if not _SERVICE_PATTERN.fullmatch(service):
         return f"the service segment {service!r} is not a lower-case service namespace"
-    if any(ch.isupper() for ch in partition + ":" + (segments[3] if len(segments) > 3 else "")):
+    if partition != partition.lower() or region != region.lower():
         return "partition and region are lower case in every ARN; this pattern could never match"
     if len(segments) < 6 and not pattern.endswith("*"):
         return "an ARN has six colon-separated segments; a shorter pattern must end in '*'"

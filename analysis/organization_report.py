@@ -108,7 +108,7 @@ class GuardrailCase:
     action: str
     expected: bool  # True: allowed by the SCPs
     why: str
-    resource: str = "*"
+    resource: str  # an ARN ({account} and {region} filled in), or "*" for an action without a resource type
     region: str | None = None  # None: the home region
     context: Mapping[str, str | bool | list[str]] = field(default_factory=dict)
 
@@ -135,6 +135,8 @@ class GuardrailCase:
 @dataclass(frozen=True)
 class Outcome:
     case: GuardrailCase
+    request: Request
+    """The case as sent to the evaluator: account, region and resource filled in."""
     decision: Decision
 
     @property
@@ -143,7 +145,8 @@ class Outcome:
 
 
 def evaluate_cases(config: OrgConfig, org: Organization, cases: list[GuardrailCase]) -> list[Outcome]:
-    return [Outcome(case, evaluate(org, case.request(config))) for case in cases]
+    requests = [case.request(config) for case in cases]
+    return [Outcome(case, request, evaluate(org, request)) for case, request in zip(cases, requests, strict=True)]
 
 
 # Rendering of the generated sections of docs/patterns/organization.md.
@@ -200,7 +203,8 @@ def render_scp_matrix(config: OrgConfig, scps: list[ScpResource]) -> str:
 
 
 def render_case_table(outcomes: list[Outcome]) -> str:
-    rows = ["| # | who | account | action | region | decision | decided by | why |", "|" + " --- |" * 8]
+    """The request table: each case with the resource as requested and the decision."""
+    rows = ["| # | who | account | action | resource | region | decision | decided by | why |", "|" + " --- |" * 9]
     for number, outcome in enumerate(outcomes, start=1):
         case, decision = outcome.case, outcome.decision
         verdict = "allow" if decision.allowed else "**deny**"
@@ -210,8 +214,9 @@ def render_case_table(outcomes: list[Outcome]) -> str:
             else ("exempt" if "not restrict" in decision.reason else "")
         )
         action = case.action + (f" `{json.dumps(dict(case.context))}`" if case.context else "")
+        resource = outcome.request.resource
         rows.append(
-            f"| {number} | {case.who} | {case.account} | `{action}` | {case.region or 'home'} | {verdict} | "
-            f"{decided_by} | {case.why} |"
+            f"| {number} | {case.who} | {case.account} | `{action}` | `{resource}` | {case.region or 'home'} | "
+            f"{verdict} | {decided_by} | {case.why} |"
         )
     return "\n".join(rows)

@@ -5,12 +5,16 @@ guardrails must reach, with the reason. The tests evaluate every case against th
 in the synthesized template; the organization doc page shows the table with the
 decisions.
 
-A request names the resource AWS would put in the request context: the ARN of the
-resource the action acts on, in the case's account and region (``{account}`` and
-``{region}`` are filled in per case), so that a guardrail scoped to particular
-resources is tested as it would fire. Only an action whose "Resource types" column in
-the Service Authorization Reference is empty is requested on ``*``; those actions are
-listed in :data:`ACTIONS_WITHOUT_RESOURCE_TYPE`, and a test keeps the table to that rule.
+Cases are written for any organization, not just the example: accounts by name (or by
+the role of that name), regions as ``{home}``, ``{dr}`` or ``{outside}`` (a region the
+organization does not allow), names from the config (see
+:func:`analysis.organization_report.placeholders`). A request names the resource AWS
+would put in the request context: the ARN of the resource the action acts on, in the
+case's account and region (``{account}`` and ``{region}`` are filled in per case), so
+that a guardrail scoped to particular resources is tested as it would fire. Only an
+action whose "Resource types" column in the Service Authorization Reference is empty is
+requested on ``*``; those actions are listed in :data:`ACTIONS_WITHOUT_RESOURCE_TYPE`,
+and a test keeps the table to that rule.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ NO_RESOURCE_TYPE = "*"
 TOKENS_REQUIRED = {"ec2:MetadataHttpTokens": "required", "ec2:InstanceType": "t3.micro"}
 INSTANCE = "arn:aws:ec2:{region}:{account}:instance/*"
 VOLUME = "arn:aws:ec2:{region}:{account}:volume/*"
-OBJECT = "arn:aws:s3:::exampleco-app-data-{account}/reports/2026/q3.csv"
+OBJECT = "arn:aws:s3:::{prefix}-app-data-{account}/reports/2026/q3.csv"
 USER = "arn:aws:iam::{account}:user/ci-bot"
 ROLE = "arn:aws:iam::{account}:role/app-deployer"
 RESOURCE_SHARE = "arn:aws:ram:{region}:{account}:resource-share/7ab63972-b505-4b2f-a2ab-0a1b2c3d4e5f"
@@ -49,8 +53,8 @@ DETECTOR = "arn:aws:guardduty:{region}:{account}:detector/12abc34d567e8fa901bc2d
 SECURITY_HUB = "arn:aws:securityhub:{region}:{account}:hub/default"
 ARCHIVE_RULE = "arn:aws:access-analyzer:{region}:{account}:analyzer/organization/archive-rule/hide-everything"
 SAVINGS_PLAN = "arn:aws:savingsplans::{account}:savingsplan/0a1b2c3d-1111-2222-3333-444455556666"
-CLOUDTRAIL_BUCKET = "arn:aws:s3:::exampleco-cloudtrail-222222222222-eu-west-1"
-LOG_KEY = "arn:aws:kms:eu-west-1:222222222222:key/0a1b2c3d-1111-2222-3333-444455556666"
+CLOUDTRAIL_BUCKET = "arn:aws:s3:::{cloudtrail_bucket}"
+LOG_KEY = "arn:aws:kms:{home}:{log_archive}:key/0a1b2c3d-1111-2222-3333-444455556666"
 
 CASES: list[Case] = [
     # Baseline guardrails, inherited through Workloads by Prod and NonProd.
@@ -169,9 +173,9 @@ CASES: list[Case] = [
         "workload-prod",
         "ec2:DescribeInstances",
         False,
-        "us-east-1 is not allowed",
+        "{region} is not allowed",
         NO_RESOURCE_TYPE,
-        region="us-east-1",
+        region="{outside}",
     ),
     Case(
         "administrator",
@@ -180,7 +184,7 @@ CASES: list[Case] = [
         True,
         "the DR region is allowed",
         NO_RESOURCE_TYPE,
-        region="eu-central-1",
+        region="{dr}",
     ),
     Case(
         "administrator",
@@ -189,9 +193,9 @@ CASES: list[Case] = [
         True,
         "IAM is global: exempt by action",
         NO_RESOURCE_TYPE,
-        region="us-east-1",
+        region="{outside}",
     ),
-    Case("application", "workload-prod", "sts:AssumeRole", True, "STS is exempt by action", ROLE, region="us-east-1"),
+    Case("application", "workload-prod", "sts:AssumeRole", True, "STS is exempt by action", ROLE, region="{outside}"),
     Case(
         "administrator",
         "shared-services",
@@ -208,7 +212,7 @@ CASES: list[Case] = [
         True,
         "break-glass works anywhere",
         NO_RESOURCE_TYPE,
-        region="us-west-2",
+        region="{outside}",
     ),
     Case(
         "CDK deployment",
@@ -217,7 +221,7 @@ CASES: list[Case] = [
         True,
         "CDK roles may deploy anywhere",
         STACK,
-        region="us-east-1",
+        region="{outside}",
     ),
     Case(
         "administrator",
@@ -226,7 +230,7 @@ CASES: list[Case] = [
         False,
         "Infrastructure OU is fenced too",
         NO_RESOURCE_TYPE,
-        region="ap-south-1",
+        region="{outside}",
     ),
     # Security services and the log archive.
     Case("application", "workload-prod", "cloudtrail:StopLogging", False, "trails keep logging", TRAIL),
@@ -266,7 +270,7 @@ CASES: list[Case] = [
         "s3:PutBucketPolicy",
         True,
         "other buckets are the account's own business",
-        "arn:aws:s3:::exampleco-scratch",
+        "arn:aws:s3:::{prefix}-scratch",
     ),
     Case(
         "administrator",
@@ -275,7 +279,7 @@ CASES: list[Case] = [
         False,
         "the log key cannot be deleted",
         LOG_KEY,
-        context={"kms:ResourceAliases": ["alias/exampleco/log-archive"]},
+        context={"kms:ResourceAliases": ["alias/{prefix}/log-archive"]},
     ),
     Case(
         "administrator",

@@ -300,3 +300,31 @@ def test_identity_center_permission_sets_and_assignments(synthesis: Synthesis) -
     assert len(assignments) == sum(len(a.accounts) for a in CONFIG.identity_center.assignments)
     network_admin = [a for a in assignments.values() if "NetworkAdministrator" in json.dumps(a)]
     assert [a["Properties"]["TargetId"] for a in network_admin] == [CONFIG.account_named("network").id]
+
+
+def _policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_every_delegated_administrator_registration_is_scoped_to_the_audit_account(synthesis: Synthesis) -> None:
+    """GuardDuty registers its administrator through Organizations with the caller's rights:
+    that permission names the audit account, as the Config and Access Analyzer ones do."""
+    management = CONFIG.account(AccountRole.MANAGEMENT).id
+    audit = CONFIG.account(AccountRole.AUDIT).id
+    audit_arn = f"arn:aws:organizations::{management}:account/{CONFIG.organization.id}/{audit}"
+    registering = [
+        s
+        for s in _policy_statements(_template(synthesis, "organization-services"))
+        if "organizations:RegisterDelegatedAdministrator" in json.dumps(s["Action"])
+    ]
+    principals = {s["Condition"]["StringEquals"]["organizations:ServicePrincipal"] for s in registering}
+    assert "guardduty.amazonaws.com" in principals
+    assert len(registering) == 4
+    for statement in registering:
+        assert statement["Action"] == "organizations:RegisterDelegatedAdministrator", statement
+        assert statement["Resource"] == audit_arn, statement

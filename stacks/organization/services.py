@@ -27,10 +27,8 @@ from constructs import Construct
 from cdk_constructs.gates import acknowledge_nag, skip_checkov
 from org_config.model import AccountRole, OrgConfig
 from org_config.names import ORGANIZATION_TRAIL_NAME, log_bucket_name, log_key_alias
+from stacks.organization.sdk_calls import harden_custom_resource_provider
 from stacks.organization.trail_monitoring import TrailMonitoring
-
-# Construct id of the singleton function that aws-cdk-lib creates for AwsCustomResource.
-PROVIDER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
 
 # Services that act across the organization and need trusted access.
 TRUSTED_SERVICES: tuple[str, ...] = (
@@ -180,8 +178,8 @@ class OrganizationServicesStack(Stack):
         # The role's policy must exist before CloudTrail checks that it can write (the role
         # itself is already ordered by the GetAtt above).
         delivery_policy = self.monitoring.role.node.find_child("DefaultPolicy").node.default_child
-        self.trail.add_dependency(typing.cast(CfnResource, delivery_policy))
-        self._harden_custom_resource_provider()
+        self.trail.add_resource_dependency(typing.cast(CfnResource, delivery_policy))
+        harden_custom_resource_provider(self)
 
     def _designate_administrator(
         self,
@@ -244,31 +242,3 @@ class OrganizationServicesStack(Stack):
             reason,
         )
         acknowledge_nag(custom_resource, "AwsSolutions-IAM5[Resource::*]", reason)
-
-    def _harden_custom_resource_provider(self) -> None:
-        """Accept, with reasons, what the CDK's shared AwsCustomResource function cannot change."""
-        provider = self.node.find_child(PROVIDER_ID)
-        function = provider.node.find_child("Resource")
-        # The function's GetAtt on its role already orders them; the explicit DependsOn the
-        # CDK adds on its only dependency, the role, is redundant (cfn-lint W3005).
-        typing.cast(CfnResource, function).add_deletion_override("DependsOn")
-        reasons = {
-            "CKV_AWS_115": "Runs only during deployments, once per custom resource; a concurrency cap adds nothing.",
-            "CKV_AWS_116": "A failed call fails the CloudFormation deployment; a DLQ would hold nothing to act on.",
-            "CKV_AWS_117": "Calls only public AWS APIs (Organizations, GuardDuty); there is nothing in a VPC to reach.",
-            "CKV_AWS_173": "The function has no environment variables with secrets; the CDK sets none.",
-        }
-        for check, reason in reasons.items():
-            skip_checkov(typing.cast(CfnResource, function), check, reason)
-        acknowledge_nag(
-            provider,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            "The CDK's AwsCustomResource provider writes only its own logs with this AWS-managed policy.",
-        )
-        log_group = provider.node.try_find_child("LogGroup")
-        if log_group is not None:
-            skip_checkov(
-                typing.cast(CfnResource, log_group.node.default_child),
-                "CKV_AWS_158",
-                "Holds only the provider's API call logs, no customer data; CloudWatch Logs encrypts it at rest.",
-            )

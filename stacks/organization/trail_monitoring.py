@@ -96,9 +96,9 @@ class TrailMonitoring(Construct):
             removal_policy=RemovalPolicy.RETAIN,  # the trail's searchable copy outlives the stack
         )
         # The config gives days and validates them against what CloudWatch Logs accepts.
-        typing.cast(logs.CfnLogGroup, self.log_group.node.default_child).retention_in_days = (
-            config.security_monitoring.trail_log_retention_days
-        )
+        typing.cast(
+            logs.CfnLogGroup, self.log_group.node.default_child
+        ).retention_in_days = config.security_monitoring.trail_log_retention_days
         self.role = iam.Role(
             self,
             "TrailDeliveryRole",
@@ -175,5 +175,7 @@ class TrailMonitoring(Construct):
                 resources=events.Match.prefix(alarm_arns.removesuffix("*")),
                 detail={"state": {"value": ["ALARM"]}},
             ),
-            targets=[targets.EventBus(events.EventBus.from_event_bus_arn(self, "AuditBus", audit_event_bus_arn(config)))],
+            targets=[
+                targets.EventBus(events.EventBus.from_event_bus_arn(self, "AuditBus", audit_event_bus_arn(config)))
+            ],
         )

@@ -394,6 +394,10 @@ def test_cis_alarms_reach_the_audit_topic_through_eventbridge(synthesis: Synthes
     assert pattern["detail"] == {"state": {"value": ["ALARM"]}}
     (target,) = forward["Properties"]["Targets"]
     assert target["Arn"] == bus
+    role = services["Resources"][target["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "events.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": management}}
     every_alarm = _resources_of(services, "AWS::CloudWatch::Alarm").values()
     assert all(
         f"arn:aws:cloudwatch:{HOME}:{management}:alarm:{a['Properties']['AlarmName']}".startswith(alarm_prefix)

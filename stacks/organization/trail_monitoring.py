@@ -8,9 +8,10 @@
                               └─ "CloudWatch Alarm State Change" (EventBridge) ─► audit account's
                                  default event bus ─► rule ─► security alarm topic (audit_services.py)
 
-An alarm may notify only a topic in its own account and region, so the alarms act on a local
-topic, and EventBridge, which delivers events across accounts as documented, carries each
-change to ALARM to the audit account.
+CloudWatch documents alarm notifications to a topic in the alarm's own region and describes no
+cross-account topic, so the alarms act on a local topic (an alarm with an action), and
+EventBridge, whose cross-account delivery to another account's event bus is documented,
+carries each change to ALARM to the audit account.
 """
 
 from __future__ import annotations
@@ -164,7 +165,16 @@ class TrailMonitoring(Construct):
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
             self.alarms[cis.control] = alarm
 
-        # Every change of a CIS alarm to ALARM goes to the audit account's default event bus.
+        # Every change of a CIS alarm to ALARM goes to the audit account's default event bus,
+        # with a role that only EventBridge, for this account's rules, may assume.
+        forwarding_role = iam.Role(
+            self,
+            "ForwardToAuditRole",
+            assumed_by=iam.ServicePrincipal(
+                "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": account}}
+            ),
+            description="Lets EventBridge put the CIS alarm events on the audit account's default bus",
+        )
         self.forward_rule = events.Rule(
             self,
             "ForwardToAudit",
@@ -176,6 +186,9 @@ class TrailMonitoring(Construct):
                 detail={"state": {"value": ["ALARM"]}},
             ),
             targets=[
-                targets.EventBus(events.EventBus.from_event_bus_arn(self, "AuditBus", audit_event_bus_arn(config)))
+                targets.EventBus(
+                    events.EventBus.from_event_bus_arn(self, "AuditBus", audit_event_bus_arn(config)),
+                    role=forwarding_role,
+                )
             ],
         )

@@ -76,8 +76,12 @@ def test_key_policy_grants_services_only_for_this_organization(template: Templat
         scoped_to_org = conditions.get("StringEquals", {}).get("aws:SourceOrgID") == CONFIG.organization.id
         scoped_to_trail = conditions.get("StringEquals") == trail["StringEquals"]
         assert scoped_to_org or scoped_to_trail, statement["Sid"]
-    # Nobody but the owning account's IAM administers the key: no wildcard principal.
-    assert all(s["Principal"] != "*" and s["Principal"] != {"AWS": "*"} for s in statements)
+    # Nobody but the owning account's IAM administers the key: no wildcard principal is allowed
+    # anything (the one wildcard is the deny on grants that are not for AWS resources).
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert all(s["Principal"] != "*" and s["Principal"] != {"AWS": "*"} for s in allows)
+    wildcard = [s for s in statements if s["Principal"] in ("*", {"AWS": "*"})]
+    assert [(s["Effect"], s["Action"]) for s in wildcard] == [("Deny", "kms:CreateGrant")]
 
 
 @pytest.mark.parametrize("purpose", ["cloudtrail", "config", "vpc-flow-logs", "s3-access-logs"])

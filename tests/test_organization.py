@@ -459,6 +459,19 @@ def test_guardduty_and_security_hub_administrators_in_every_allowed_region(synth
     Template.from_json(_template(synthesis, "organization-services")).has_resource_properties(
         "AWS::SecurityHub::DelegatedAdmin", {"AdminAccountId": audit}
     )
+    # Each designation waits for its service's trusted access, which it requires.
+    resources = _template(synthesis, "organization-services")["Resources"]
+    trusted = {
+        _sdk_call(r)["parameters"]["ServicePrincipal"]: k
+        for k, r in resources.items()
+        if r["Type"] == "Custom::AWS" and _sdk_call(r)["action"] == "enableAWSServiceAccess"
+    }
+    for resource in resources.values():
+        if resource["Type"] == "AWS::SecurityHub::DelegatedAdmin":
+            assert trusted["securityhub.amazonaws.com"] in resource["DependsOn"]
+        elif resource["Type"] == "Custom::AWS" and _sdk_call(resource)["action"] == "enableOrganizationAdminAccount":
+            principal = f"{_sdk_call(resource)['service'].lower()}.amazonaws.com"
+            assert trusted[principal] in resource["DependsOn"], principal
 
 
 def test_guardduty_is_enabled_for_every_member_in_every_allowed_region(synthesis: Synthesis) -> None:

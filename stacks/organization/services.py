@@ -65,7 +65,7 @@ class OrganizationServicesStack(Stack):
 
         def organizations_call(
             construct_id: str, action: str, parameters: dict[str, str], ignore: str, permission: iam.PolicyStatement
-        ) -> None:
+        ) -> cr.AwsCustomResource:
             call = cr.AwsSdkCall(
                 service="Organizations",
                 action=action,
@@ -93,9 +93,11 @@ class OrganizationServicesStack(Stack):
                     "CKV_AWS_111",
                     f"organizations:{action[0].upper()}{action[1:]} has no resource type; a condition scopes it.",
                 )
+            return custom_resource
 
+        trusted_access: dict[str, cr.AwsCustomResource] = {}
         for service in TRUSTED_SERVICES:
-            organizations_call(
+            trusted_access[service] = organizations_call(
                 f"TrustedAccess-{service}",
                 "enableAWSServiceAccess",
                 {"ServicePrincipal": service},
@@ -134,7 +136,9 @@ class OrganizationServicesStack(Stack):
         # GuardDuty and Security Hub name their administrator per region: one call per allowed
         # region from this one stack (the SDK call's region parameter), rather than a stack per
         # region, so the regions stay one config value and nothing else needs bootstrapping there.
-        securityhub.CfnDelegatedAdmin(self, "SecurityHubDelegatedAdmin", admin_account_id=audit)
+        # Each designation waits for its service's trusted access, which it requires.
+        security_hub_admin = securityhub.CfnDelegatedAdmin(self, "SecurityHubDelegatedAdmin", admin_account_id=audit)
+        security_hub_admin.node.add_dependency(trusted_access["securityhub.amazonaws.com"])
         for region in config.regions.allowed:
             self._designate_administrator(
                 f"GuardDutyDelegatedAdmin-{region}",
@@ -144,7 +148,7 @@ class OrganizationServicesStack(Stack):
                 audit=audit,
                 audit_arn=audit_arn,
                 already_done="BadRequestException",  # already the administrator
-            )
+            ).node.add_dependency(trusted_access["guardduty.amazonaws.com"])
             if region != home:  # the home region has the CloudFormation resource above
                 self._designate_administrator(
                     f"SecurityHubDelegatedAdmin-{region}",
@@ -154,7 +158,7 @@ class OrganizationServicesStack(Stack):
                     audit=audit,
                     audit_arn=audit_arn,
                     already_done="ResourceConflictException",  # already the administrator
-                )
+                ).node.add_dependency(trusted_access["securityhub.amazonaws.com"])
 
         self.monitoring = TrailMonitoring(self, "TrailMonitoring", config=config)
 
@@ -191,7 +195,7 @@ class OrganizationServicesStack(Stack):
         audit: str,
         audit_arn: str,
         already_done: str,
-    ) -> None:
+    ) -> cr.AwsCustomResource:
         """Name the audit account the ``service`` administrator in ``region``.
 
         GuardDuty and Security Hub register the administrator through Organizations with the
@@ -242,3 +246,4 @@ class OrganizationServicesStack(Stack):
             reason,
         )
         acknowledge_nag(custom_resource, "AwsSolutions-IAM5[Resource::*]", reason)
+        return custom_resource

@@ -134,6 +134,8 @@ KEY_USES: dict[tuple[str, str], list[KeyUse]] = {
         *_through("Lambda environment", "lambda", ["kms:Encrypt", "kms:Decrypt", "kms:CreateGrant"]),
         # S3 encrypts uploaded objects for the uploader (SSE-KMS with a bucket key).
         *_through("S3 objects", "s3", ["kms:GenerateDataKey", "kms:Decrypt"]),
+        # AWS Backup, for the organization backup policy (the table is tagged for it).
+        *_through("AWS Backup", "backup", ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt"]),
     ],
     (f"organization-services-{HOME}", f"alias/{PREFIX}/security-monitoring"): [
         # CloudWatch Logs encrypts the organization trail's log group.

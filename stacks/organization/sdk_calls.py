@@ -6,7 +6,7 @@ import typing
 
 from aws_cdk import CfnResource, Stack
 
-from cdk_constructs.gates import acknowledge_nag, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 
 # Construct id of the singleton function that aws-cdk-lib creates for AwsCustomResource.
 PROVIDER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
@@ -29,6 +29,7 @@ def harden_custom_resource_provider(stack: Stack) -> None:
     }
     for check, reason in reasons.items():
         skip_checkov(typing.cast(CfnResource, function), check, reason)
+    exempt_control(function, "CT.LAMBDA.PR.3", reasons["CKV_AWS_117"])
     acknowledge_nag(
         provider,
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
@@ -36,8 +37,6 @@ def harden_custom_resource_provider(stack: Stack) -> None:
     )
     log_group = provider.node.try_find_child("LogGroup")
     if log_group is not None:
-        skip_checkov(
-            typing.cast(CfnResource, log_group.node.default_child),
-            "CKV_AWS_158",
-            "Holds only the provider's API call logs, no customer data; CloudWatch Logs encrypts it at rest.",
-        )
+        reason = "Holds only the provider's API call logs, no customer data; CloudWatch Logs encrypts it at rest."
+        skip_checkov(typing.cast(CfnResource, log_group.node.default_child), "CKV_AWS_158", reason)
+        exempt_control(log_group, "CT.CLOUDWATCH.PR.3", reason)

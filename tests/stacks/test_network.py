@@ -17,7 +17,7 @@ import yaml
 from analysis.assembly import StackTemplate
 from cdk_constructs.deploy_time_lookup import allow
 from cdk_constructs.gates import attach_gates
-from org_config import load_config, parse_config
+from org_config import ConfigError, load_config, parse_config
 from org_config.loader import example_config_text
 from org_config.model import OrgConfig
 from org_config.names import (
@@ -30,6 +30,7 @@ from org_config.names import (
     transit_gateway_name,
 )
 from stacks.network.placement import build_network
+from stacks.organization_app import build_organization
 from tests.support.synthesis import Synthesis, new_app, synthesize, temporary_outdir
 
 CONFIG = load_config()
@@ -507,3 +508,11 @@ def test_lookup_role_acknowledgements_are_made_again_in_a_second_app() -> None:
             stack, ["ec2:DescribeTransitGateways"], ["*"], "EC2 describe calls support no resource-level permissions."
         )
         assert synthesize(app, outdir).validation_error is None, f"app {attempt + 1}"
+
+
+def test_a_hub_grown_past_the_budget_is_refused_naming_the_config_fields() -> None:
+    data = yaml.safe_load(example_config_text())
+    data["network"]["interface_endpoints"] = [f"service{i}" for i in range(30)]  # three resources each
+    config = parse_config(yaml.safe_dump(data, sort_keys=False), source="big.yaml")
+    with pytest.raises(ConfigError, match=r"^network\.vpcs, .*network\.interface_endpoints: stack 'network-hub-"):
+        build_organization(new_app(temporary_outdir("cdk-out-network-budget-")), config)

@@ -808,3 +808,32 @@ def test_page_lists_every_accepted_finding(data: dict[str, Any], api: dict[str, 
     rows = _table_rows(_page_section("## Accepted findings"))
     documented = {row[0].split("`")[1] for row in rows}
     assert documented == accepted
+
+
+def test_page_states_the_throughput_the_config_derives() -> None:
+    """The sizing table and the figures quoted for the defaults follow from the model."""
+    from org_config.model import ObjectIndex
+
+    section = _page_section("## Throughput: what the indexer carries")
+    checked = 0
+    for target, milliseconds, headroom, concurrency, sustained in _table_rows(section)[:4]:
+        settings = ObjectIndex.model_construct(
+            indexer_target_events_per_second=int(target.split()[0].replace(",", "")),
+            indexer_milliseconds_per_event=int(milliseconds),
+            indexer_headroom_percent=int(headroom.rstrip(" %")),
+        )
+        assert concurrency.split(":")[0] == f"{settings.indexer_concurrency:,}", target
+        if sustained:
+            assert sustained == f"{settings.indexer_sustained_events_per_second:,}", target
+        else:  # the refused row: the model says why
+            with pytest.raises(ValueError, match="less the 100 Lambda keeps unreserved"):
+                ObjectIndex(indexer_target_events_per_second=int(target.replace(",", "")))
+        checked += 1
+    assert checked == 4
+    defaults = ObjectIndex()
+    assert (
+        f"With the defaults the indexer sustains **{defaults.indexer_sustained_events_per_second} events per "
+        f"second** ({defaults.indexer_concurrency} concurrent" in " ".join(section.split())
+    )
+    drain = defaults.indexer_sustained_events_per_second * defaults.event_retention_days * 86_400 // 4
+    assert f"= {drain:,} messages waiting" in section

@@ -75,7 +75,7 @@ INVALID = [
         _set(operator_role_name="object-index-customer-ops"),
         "object_index.operator_role_name: must not start with customer_role_prefix 'object-index-customer-'",
     ),
-    (_set(operator_role_name="ops/admin"), "object_index.operator_role_name: String should match pattern"),
+    (_set(operator_role_name="ops/admin"), "object_index.operator_role_name: must be an IAM role name"),
     (_set(customer_role_prefix=""), "object_index.customer_role_prefix: String should match pattern"),
     (_set(customer_role_prefix="c" * 64), "object_index.customer_role_prefix: String should match pattern"),
     (
@@ -93,7 +93,7 @@ INVALID = [
     ),
     (_set(expire_after_days=365), "object_index.expire_after_days: must be later than transition_to_glacier_days"),
     (_set(api_rate_limit_per_second="50"), "object_index.api_rate_limit_per_second: Input should be a valid integer"),
-    (_set(alarm_emails="a@example.com"), "object_index.alarm_emails: Extra inputs are not permitted"),
+    (_set(alarm_emails="a@example.com"), "object_index.alarm_emails: unknown key (did you mean 'alarm_email'?)"),
 ]
 
 

@@ -30,7 +30,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_constructs.gates import acknowledge_nag, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_function import HardenedFunction
 from org_config.model import OrgConfig
 from stacks.object_index import (
@@ -244,6 +244,12 @@ class ObjectIndexApiStack(Stack):
         account_logging = self._api_gateway_logging_role()
         self.access_logs = logs.LogGroup(self, "ApiAccessLogs", encryption_key=key)
         typing.cast(logs.CfnLogGroup, _cfn(self.access_logs)).retention_in_days = settings.log_retention_days
+        exempt_control(
+            self.access_logs,
+            "CT.CLOUDWATCH.PR.3",
+            "Encrypted with the data stack's customer-managed key; the rule does not resolve the "
+            "Fn::GetStackOutput that carries that key's ARN and sees no key.",
+        )
         rate = settings.api_rate_limit_per_second
         burst = settings.api_burst_limit
         self.api = apigateway.RestApi(
@@ -443,6 +449,20 @@ class ObjectIndexApiStack(Stack):
             self.api.metric_server_error(period=five_minutes, statistic="Sum"),
             0,
         )
+
+        # API Gateway may invoke the query function only for this account's API: SourceAccount
+        # next to the SourceArn the CDK writes (confused-deputy protection, and what AWS
+        # Control Tower's CT.LAMBDA.PR.2 looks for).
+        for construct in self.node.find_all():
+            if isinstance(construct, lambda_.CfnPermission):
+                construct.source_account = self.account
+        for handler in (self.indexer, self.query, self.reconcile):
+            exempt_control(
+                handler.function,
+                "CT.LAMBDA.PR.3",
+                "Calls only AWS regional APIs (DynamoDB, SQS, S3, KMS, Secrets Manager) and reaches nothing "
+                "inside a VPC; a VPC would add endpoints to pay for and no isolation.",
+            )
 
     @staticmethod
     def _indexer_metric(name: str, bucket_name: str, period: Duration) -> cloudwatch.Metric:

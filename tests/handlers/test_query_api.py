@@ -560,3 +560,30 @@ def test_a_customers_token_does_not_open_another_customer() -> None:
     token = _first_token("/customers/acme/objects")
     status, _ = call_api_as(helpers.customer_caller("globex"), "/customers/acme/objects", next_token=token)
     assert status == 403
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("OPERATOR_ROLE_NAME", None, "OPERATOR_ROLE_NAME environment variable is not set"),
+        ("CUSTOMER_ROLE_PREFIX", "  ", "CUSTOMER_ROLE_PREFIX environment variable is not set"),
+        ("OPERATOR_ROLE_NAME", "ops/admin", "OPERATOR_ROLE_NAME is not a valid IAM role name"),
+        ("CUSTOMER_ROLE_PREFIX", "c" * 65, "CUSTOMER_ROLE_PREFIX is not a valid IAM role name"),
+        ("OPERATOR_ROLE_NAME", "object-index-customer-ops", "must not start with CUSTOMER_ROLE_PREFIX"),
+    ],
+)
+def test_missing_or_unsafe_caller_roles_fail_fast(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str | None, error: str
+) -> None:
+    """An operator role named like a customer role would let that customer read everything."""
+    if value is None:
+        monkeypatch.delenv(name)
+    else:
+        monkeypatch.setenv(name, value)
+    query_api.get_settings.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match=error):
+            call_api("/customers/acme/totals")
+    finally:
+        monkeypatch.undo()
+        query_api.get_settings.cache_clear()

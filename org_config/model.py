@@ -379,6 +379,8 @@ class ObjectIndex(_Model):
     # The account's Lambda concurrent-executions quota (1,000 unless raised).
     account_concurrency_quota: Annotated[int, Field(ge=1_000)] = 1_000
     query_reserved_concurrency: Annotated[int, Field(ge=1, le=1_000)] = 20
+    # Reconcile invocations that may run at once (each walks one customer).
+    reconcile_reserved_concurrency: Annotated[int, Field(ge=1, le=10)] = 2
     # How long an S3 event may wait in the queue before SQS deletes it (SQS allows 1 to 14
     # days); the backlog alarms are derived from it.
     event_retention_days: Annotated[int, Field(ge=1, le=14)] = 4
@@ -440,13 +442,13 @@ class ObjectIndex(_Model):
                 f"object_index.indexer_target_events_per_second: {self.indexer_target_events_per_second} events/s "
                 f"needs {concurrency} concurrent indexer invocations; an SQS event source runs at most 1000"
             )
-        reserved = concurrency + self.query_reserved_concurrency
+        reserved = concurrency + self.query_reserved_concurrency + self.reconcile_reserved_concurrency
         if reserved > self.account_concurrency_quota - 100:
             raise ValueError(
-                f"object_index.indexer_target_events_per_second: the indexer ({concurrency}) and the query "
-                f"function ({self.query_reserved_concurrency}) reserve {reserved} concurrent executions, more "
-                f"than account_concurrency_quota ({self.account_concurrency_quota}) less the 100 Lambda keeps "
-                "unreserved"
+                f"object_index.indexer_target_events_per_second: the indexer ({concurrency}), query "
+                f"({self.query_reserved_concurrency}) and reconcile ({self.reconcile_reserved_concurrency}) "
+                f"functions reserve {reserved} concurrent executions, more than account_concurrency_quota "
+                f"({self.account_concurrency_quota}) less the 100 Lambda keeps unreserved"
             )
         if self.oldest_event_alarm_minutes * 60 * 2 >= self.event_retention_days * 86_400:
             raise ValueError(

@@ -57,8 +57,9 @@ INVALID = [
     ),
     (
         _set(indexer_target_events_per_second=6000),
-        "object_index.indexer_target_events_per_second: the indexer (900) and the query function (20) reserve 920 "
-        "concurrent executions, more than account_concurrency_quota (1000) less the 100 Lambda keeps unreserved",
+        "object_index.indexer_target_events_per_second: the indexer (900), query (20) and reconcile (2) functions "
+        "reserve 922 concurrent executions, more than account_concurrency_quota (1000) less the 100 Lambda keeps "
+        "unreserved",
     ),
     (
         _set(indexer_milliseconds_per_event=5),
@@ -66,6 +67,10 @@ INVALID = [
     ),
     (_set(indexer_headroom_percent=-1), "object_index.indexer_headroom_percent: Input should be greater than or"),
     (_set(account_concurrency_quota=999), "object_index.account_concurrency_quota: Input should be greater than"),
+    (
+        _set(reconcile_reserved_concurrency=0),
+        "object_index.reconcile_reserved_concurrency: Input should be greater than or equal to 1",
+    ),
     (_set(event_retention_days=15), "object_index.event_retention_days: Input should be less than or equal to 14"),
     (
         _set(event_retention_days=1, oldest_event_alarm_minutes=720),
@@ -165,7 +170,9 @@ def test_indexer_concurrency_is_derived_from_the_target_rate(
 
 def test_the_limits_of_the_derivation_are_accepted() -> None:
     """The largest target each rule allows is valid (the rules use > and >=, not one more)."""
-    assert ObjectIndex(indexer_target_events_per_second=5866).indexer_concurrency == 880  # 880 + 20 = 900
+    assert ObjectIndex(indexer_target_events_per_second=5853).indexer_concurrency == 878  # 878 + 20 + 2 = 900
+    with pytest.raises(ValueError, match="reserve 901 concurrent executions"):
+        ObjectIndex(indexer_target_events_per_second=5854)
     largest = ObjectIndex(indexer_target_events_per_second=6666, account_concurrency_quota=1200)
     assert largest.indexer_concurrency == 1000
     assert ObjectIndex(event_retention_days=1, oldest_event_alarm_minutes=719).oldest_event_alarm_minutes == 719

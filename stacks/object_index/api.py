@@ -56,7 +56,6 @@ POWERTOOLS_LAYER_VERSION = 27
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"  # the Powertools for AWS Lambda publishing account
 QUERY_TIMEOUT_SECONDS = 10  # well inside API Gateway's 29-second integration timeout
 STAGE_NAME = "v1"
-RECONCILE_CONCURRENCY = 2  # operators reconcile a customer or two at a time, never the whole table at once
 
 
 def powertools_layer_arn(partition: str, region: str) -> str:
@@ -167,7 +166,7 @@ class ObjectIndexApiStack(Stack):
                 "POWERTOOLS_SERVICE_NAME": "object-index-reconcile",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
-            reserved_concurrency=RECONCILE_CONCURRENCY,
+            reserved_concurrency=settings.reconcile_reserved_concurrency,  # a customer or two at a time
             timeout=Duration.minutes(15),  # Lambda's longest; a walk that needs more hands back where to go on
         )
         reconcile_role = self.reconcile.role

@@ -693,7 +693,7 @@ def test_reconcile_may_do_exactly_what_its_calls_need(data: dict[str, Any], api:
                 assert statement["Condition"] == {"StringLike": {"s3:prefix": f"{KEYS.KEY_PREFIX}*"}}
     _, function = _by_path(api, "/Reconcile/Function/Resource")
     assert function["Properties"]["Timeout"] == 900
-    assert function["Properties"]["ReservedConcurrentExecutions"] == 2
+    assert function["Properties"]["ReservedConcurrentExecutions"] == SETTINGS.reconcile_reserved_concurrency
 
 
 def test_functions_know_the_bucket_and_the_caller_roles(api: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ Two stacks in the workload account, home region:
 
 * :mod:`stacks.object_index.data`: everything that holds data or keys (bucket, table,
   queues, key, alarm topic), retained and never replaced by a code change;
-* :mod:`stacks.object_index.api`: the indexer and query functions, the REST API, the
+* :mod:`stacks.object_index.api`: the indexer, query and reconcile functions, the REST API, the
   alarms and log groups, which can be replaced at any time;
 * :mod:`stacks.object_index.placement`: which account and region both go to.
 

@@ -1,4 +1,4 @@
-"""The object index's stateless half: the two functions, the REST API and the alarms.
+"""The object index's stateless half: the three functions, the REST API and the alarms.
 
     event queue ─► indexer (SQS event source, partial batch failures) ─► index table
                                                                        └─► HeadObject on the data bucket
@@ -199,7 +199,7 @@ class ObjectIndexApiStack(Stack):
             "object ARNs cannot be listed in advance, and the prefix is the narrowest scope there is.",
         )
 
-        # --- Query function: the four access patterns ----------------------------------------
+        # --- Query function: the five access patterns ----------------------------------------
         pagination_key = data.pagination_key  # the HMAC key that signs page tokens
         self.query = function(
             "Query",

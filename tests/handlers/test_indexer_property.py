@@ -255,12 +255,9 @@ def _index_state(customer_id: str) -> str:
 
 
 @pytest.fixture
-def versioned_account() -> Iterator[None]:
-    with mock_aws():
-        helpers.reset_handler_caches()
-        helpers.create_bucket(versioned=True)
-        yield
-    helpers.reset_handler_caches()
+def versioned_account(mocked_account: None) -> None:
+    """The module's mocked account with versioning turned on (customer ids differ per test)."""
+    helpers.client("s3").put_bucket_versioning(Bucket=helpers.BUCKET, VersioningConfiguration={"Status": "Enabled"})
 
 
 def test_version_deletes_give_the_same_final_state_in_any_delivery_order(versioned_account: None) -> None:

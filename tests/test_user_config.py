@@ -376,3 +376,11 @@ def test_make_docs_refuses_a_config() -> None:
     )
     assert result.returncode != 0
     assert "make docs documents the example organization" in result.stderr
+
+
+def test_make_docs_ignores_org_config() -> None:
+    """The docs synth runs with ORG_CONFIG removed, whatever the caller exported."""
+    env = {**os.environ, "ORG_CONFIG": "tests/configs/second_organization.yaml"}
+    result = subprocess.run(["make", "-n", "docs"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert "env -u ORG_CONFIG" in result.stdout and "-m tools.synth" in result.stdout
+    assert "second_organization" not in result.stdout

@@ -1,16 +1,15 @@
-"""Builds every stack of the organization from the config, and attaches the gates that
-run on every synth (cdk-nag, Control Tower proactive controls), so a new stack is checked
-without being listed anywhere."""
+"""Builds every stack of the organization from the config, and attaches the gate that runs
+on every synth (cdk-nag), so a new stack is checked without being listed anywhere. (The
+Control Tower controls run on the written assembly: see ``app.py``.)"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Aspects, BootstraplessSynthesizer, CfnResource, Environment, Stack, Stage, Tags
 from cdk_nag import WriteNagSuppressionsToCloudFormationAspect
 
-from cdk_constructs.gates import attach_gates, check_stage_now
+from cdk_constructs.gates import attach_gates, check_nag_now
 from org_config import ConfigError
 from org_config.model import RESOURCE_BUDGET, AccountRole, OrgConfig
 from stacks.log_archive_baseline import LogArchiveBaselineStack
@@ -43,9 +42,8 @@ def _member_roles_template(app: App, config: OrgConfig) -> dict[str, Any]:
         description="Cross-account roles in every member account (deployed by a StackSet)",
         analytics_reporting=False,
     )
-    artifact = stage.synth().get_stack_artifact(stack.artifact_id)
-    check_stage_now(stage, Path(artifact.template_full_path))
-    template: dict[str, Any] = artifact.template
+    check_nag_now(stage)
+    template: dict[str, Any] = stage.synth().get_stack_artifact(stack.artifact_id).template
     return template
 
 

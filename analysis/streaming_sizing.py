@@ -210,12 +210,14 @@ NOTES_PRICES = Prices(
     dynamodb_wcu_hour=0.00065,
 )
 
-# Current list prices (us-east-1) from the Amazon Kinesis Data Streams and Amazon DynamoDB
-# pricing pages. The pages quote per-region rates; Europe (Ireland) is slightly higher.
+# List prices (us-east-1) from the Amazon Kinesis Data Streams and Amazon DynamoDB pricing
+# pages. The pages quote per-region rates; Europe (Ireland) is slightly higher.
 CURRENT_PRICES = Prices(
-    source="aws.amazon.com/kinesis/data-streams/pricing and aws.amazon.com/dynamodb/pricing (provisioned)",
+    source="the Amazon Kinesis Data Streams and Amazon DynamoDB (provisioned capacity) pricing pages",
     region="us-east-1",
-    as_of="2026-11-27",
+    # The stored copy of the pricing page consulted on 2026-11-27 did not show the rates; these
+    # are the rates the pages listed when last read. Check them before relying on the totals.
+    as_of="rates as last listed; re-check before relying on them",
     shard_hour=0.015,
     put_payload_units_per_million=0.014,
     fan_out_consumer_shard_hour=0.015,

@@ -34,14 +34,20 @@ import json
 import os
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3  # type: ignore[import-untyped]
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
-from kpl_aggregation import MalformedAggregate, UserRecord, deaggregate
+
+# The Lambda runtime loads these modules from the asset root, where they are top-level
+# modules; static analysis sees the asset folder as a package.
+if TYPE_CHECKING:
+    from .kpl_aggregation import MalformedAggregate, UserRecord, deaggregate
+else:
+    from kpl_aggregation import MalformedAggregate, UserRecord, deaggregate
 
 # Fields every event must carry (the Glue schema in the app lists every column; a test keeps
 # the two in step).
@@ -181,7 +187,6 @@ def record_handler(record: KinesisStreamRecord) -> None:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    result: dict[str, Any] = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+    return dict(
+        process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     )
-    return result

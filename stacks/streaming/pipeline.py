@@ -342,7 +342,8 @@ class StreamingPipelineStack(Stack):
             "#foreach($record in $input.path('$.records'))\n"
             "    {\n"
             '      "Data": "$util.base64Encode($input.json("$.records[$foreach.index].data"))",\n'
-            '      "PartitionKey": "$util.escapeJavaScript($record.partition_key)"\n'
+            # $input.json quotes and escapes the key as JSON ($util.escapeJavaScript would turn ' into \', not JSON).
+            '      "PartitionKey": $input.json("$.records[$foreach.index].partition_key")\n'
             "    }#if($foreach.hasNext),#end\n"
             "#end\n"
             "  ]\n"

@@ -116,3 +116,26 @@ def aggregate(user_records: list[tuple[str, bytes]], *, tags: bool = True) -> by
             record += _field(4, 2, _field(1, 2, b"origin") + _field(2, 2, b"test"))
         message += _field(3, 2, record)
     return b"\xf3\x89\x9a\xc2" + message + hashlib.md5(message, usedforsecurity=False).digest()
+
+
+class Context:
+    function_name = "stream-consumer"
+    memory_limit_in_mb = 256
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:stream-consumer"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+
+
+def invoke(event_: dict[str, Any]) -> list[str]:
+    response = consumer.handler(event_, Context())
+    return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
+def table_items(aws: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    # A test-side read of the whole (tiny) table; the handler itself never scans.
+    items = aws["dynamodb"].scan(TableName=TABLE)["Items"]
+    return {item["event_id"]["S"]: item for item in items}
+
+
+def parked(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    messages = aws["sqs"].receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]

@@ -4,23 +4,16 @@ the maximum age are parked in the on-failure queue, not applied."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
-from moto import mock_aws
 
 from tests.streaming.consumer_support import (
     MAX_AGE_SECONDS,
-    QUEUE,
-    REGION,
-    STREAM,
-    TABLE,
+    Context,
     aggregate,
     consumer,
     event,
@@ -29,63 +22,9 @@ from tests.streaming.consumer_support import (
     payload,
     retry_from,
 )
-
-
-class _Context:
-    function_name = "stream-consumer"
-    memory_limit_in_mb = 256
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:stream-consumer"
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "EVENTS_TABLE_NAME": TABLE,
-        "MAXIMUM_RECORD_AGE_SECONDS": str(MAX_AGE_SECONDS),
-        "EVENT_TTL_DAYS": "30",
-        "POWERTOOLS_SERVICE_NAME": "stream-consumer-test",
-    }.items():
-        monkeypatch.setenv(name, value)
-    consumer._dynamodb.cache_clear()
-    consumer._sqs.cache_clear()
-    with mock_aws():
-        kinesis = boto3.client("kinesis", region_name=REGION)
-        kinesis.create_stream(StreamName=STREAM, ShardCount=1)
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "event_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        sqs = boto3.client("sqs", region_name=REGION)
-        queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-        monkeypatch.setenv("ON_FAILURE_QUEUE_URL", queue_url)
-        yield {"kinesis": kinesis, "dynamodb": dynamodb, "sqs": sqs, "queue_url": queue_url}
-    monkeypatch.undo()  # a test may have replaced the client factory
-    consumer._dynamodb.cache_clear()
-    consumer._sqs.cache_clear()
-
-
-def _invoke(event_: dict[str, Any]) -> list[str]:
-    response = consumer.handler(event_, _Context())
-    return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
-
-
-def _table(aws: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    # A test-side read of the whole (tiny) table; the handler itself never scans.
-    items = aws["dynamodb"].scan(TableName=TABLE)["Items"]
-    return {item["event_id"]["S"]: item for item in items}
-
-
-def _parked(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    messages = aws["sqs"].receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10).get("Messages", [])
-    return [json.loads(m["Body"]) for m in messages]
+from tests.streaming.consumer_support import invoke as _invoke
+from tests.streaming.consumer_support import parked as _parked
+from tests.streaming.consumer_support import table_items as _table
 
 
 def test_events_are_written_once_each(aws: dict[str, Any]) -> None:
@@ -149,7 +88,7 @@ def test_hostile_records_are_poison_and_nothing_of_them_is_written(aws: dict[str
 def test_a_batch_of_only_poison_fails_the_invocation_so_lambda_can_bisect(aws: dict[str, Any]) -> None:
     batch = lambda_event(aws["kinesis"], [("k", b"x"), ("k", b"y")])
     with pytest.raises(BatchProcessingError):
-        consumer.handler(batch, _Context())
+        consumer.handler(batch, Context())
 
 
 def test_duplicates_change_nothing(aws: dict[str, Any]) -> None:

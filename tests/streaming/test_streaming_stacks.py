@@ -253,3 +253,44 @@ def test_changing_a_setting_moves_the_threshold(synthesis: Synthesis, alarm: str
     after = _alarm_thresholds(changed.stack(PIPELINE).template)[alarm]
     assert after == MOVING[alarm]
     assert after != before
+
+
+def _role_actions(template: dict[str, Any], role_prefix: str) -> set[str]:
+    actions: set[str] = set()
+    for policy in _of_type(template, "AWS::IAM::Policy").values():
+        roles = [r["Ref"] for r in policy["Properties"].get("Roles", [])]
+        if not any(r.startswith(role_prefix) for r in roles):
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            granted = statement["Action"]
+            actions.update([granted] if isinstance(granted, str) else granted)
+    return actions
+
+
+def test_consumer_role_grants_what_the_handler_and_event_source_use(synthesis: Synthesis) -> None:
+    actions = _role_actions(synthesis.stack(PIPELINE).template, "ConsumerRole")
+    assert actions == {
+        # the handler: conditional PutItem, SendMessage of over-age records
+        "dynamodb:PutItem",
+        "sqs:SendMessage",
+        # the event source: read the stream through the fan-out consumer, send failures
+        "kinesis:DescribeStream",
+        "kinesis:DescribeStreamSummary",
+        "kinesis:GetRecords",
+        "kinesis:GetShardIterator",
+        "kinesis:ListShards",
+        "kinesis:SubscribeToShard",
+        "kinesis:DescribeStreamConsumer",
+        # the key of the stream, table and queue; logs; tracing
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+
+
+def test_producers_can_only_put_records(synthesis: Synthesis) -> None:
+    actions = _role_actions(synthesis.stack(PIPELINE).template, "ApiPutRecordsRole")
+    assert actions == {"kinesis:PutRecords", "kms:GenerateDataKey"}

@@ -387,6 +387,8 @@ class Streaming(_Model):
     transition_to_glacier_days: Annotated[int, Field(ge=1)] = 90
     expire_after_days: Annotated[int, Field(ge=1)] = 730
     noncurrent_versions_expire_after_days: Annotated[int, Field(ge=1)] = 30
+    # Object Lock (governance mode) keeps each delivered object unchanged for this long.
+    data_lake_object_lock_days: Annotated[int, Field(ge=1, le=36_500)] = 30
     # --- Alarms -----------------------------------------------------------------------------
     # Alarm when the oldest unread record is this share of the way to expiring (retention).
     iterator_age_alarm_percent_of_retention: Annotated[int, Field(ge=1, le=90)] = 25
@@ -445,6 +447,11 @@ class Streaming(_Model):
             )
         if self.expire_after_days <= self.transition_to_glacier_days:
             raise ValueError("streaming.expire_after_days: must be later than transition_to_glacier_days")
+        if self.expire_after_days < self.data_lake_object_lock_days:
+            raise ValueError(
+                "streaming.expire_after_days: must not be shorter than data_lake_object_lock_days "
+                "(locked versions cannot expire)"
+            )
         sizing = size_stream(self.load())
         if sizing.warnings and not sizing.warnings[0].startswith("hot partition key"):
             raise ValueError(f"streaming: {sizing.warnings[0]}")

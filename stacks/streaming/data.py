@@ -29,7 +29,7 @@ from constructs import Construct
 
 from analysis.streaming_schema import DATE_PARTITION, EVENT_COLUMNS
 from analysis.streaming_sizing import StreamSizing
-from cdk_constructs.gates import acknowledge_nag, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_bucket import HardenedBucket, Lifecycle
 from cdk_constructs.hardened_key import HardenedKey
 from org_config.model import OrgConfig
@@ -129,6 +129,8 @@ class StreamingDataStack(Stack):
                 expire_after_days=settings.expire_after_days,
                 noncurrent_expire_after_days=settings.noncurrent_versions_expire_after_days,
             ),
+            # Firehose and Flink only add objects; a delivered object is evidence of what arrived.
+            object_lock_days=settings.data_lake_object_lock_days,
         )
 
         self.glue_database = glue.CfnDatabase(
@@ -206,6 +208,12 @@ class StreamingDataStack(Stack):
             encryption_master_key=key,
             enforce_ssl=True,
             retention_period=Duration.days(ON_FAILURE_RETENTION_DAYS),
+        )
+        exempt_control(
+            self.on_failure,
+            "CT.SQS.PR.1",
+            "This queue is the consumer's on-failure destination, the last stop for records it gives "
+            "up on; a dead-letter queue behind it would only hold the same messages one step further.",
         )
         acknowledge_nag(
             self.on_failure,

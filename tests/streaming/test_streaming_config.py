@@ -74,7 +74,11 @@ INVALID = [
     (_set(account="payments"), "streaming.account: 'payments' is not a defined account"),
     (_set(log_retention_days=366), "streaming.log_retention_days: 366 is not a retention CloudWatch Logs accepts"),
     (_set(headroom=0.9), "streaming.headroom: Input should be greater than or equal to 1"),
-    (_set(shards=4), "streaming.shards: Extra inputs are not permitted"),
+    (
+        _set(data_lake_object_lock_days=800),
+        "streaming.expire_after_days: must not be shorter than data_lake_object_lock_days",
+    ),
+    (_set(shards=4), "streaming.shards: unknown key"),
 ]
 
 

@@ -10,8 +10,9 @@ Per Kinesis record:
 * Older than ``MAXIMUM_RECORD_AGE_SECONDS`` (the event source's own maximum age, which a
   retried batch can cross while it is being processed): not applied; the record, with its
   data, is parked in the on-failure queue beside the batches Lambda itself gives up on.
-* Not an event (data not UTF-8 JSON, not an object, a required field missing or
-  ``event_time`` not an ISO 8601 time, a corrupt KPL aggregate): a poison record. It alone is
+* Not an event (data not UTF-8 JSON, not an object, a required field missing,
+  ``event_time`` not an ISO 8601 time with a UTC offset, ``amount`` not a finite number, a
+  corrupt KPL aggregate): a poison record. It alone is
   reported in ``batchItemFailures``; the rest of the batch is still applied. Lambda retries
   the shard from the poison record's sequence number, so the records after it arrive again,
   and are harmless duplicates. After the configured retries Lambda sends the shard and
@@ -31,6 +32,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import math
 import os
 import time
 from datetime import datetime
@@ -96,15 +98,25 @@ def parse_event(data: bytes) -> dict[str, Any]:
     if len(event["event_id"]) > MAX_EVENT_ID_LENGTH:
         raise PoisonRecord(f"'event_id' is longer than {MAX_EVENT_ID_LENGTH} characters")
     try:
-        datetime.fromisoformat(event["event_time"])
+        event_time = datetime.fromisoformat(event["event_time"])
     except ValueError:
         raise PoisonRecord("'event_time' is not an ISO 8601 time") from None
+    if event_time.tzinfo is None:
+        raise PoisonRecord("'event_time' has no UTC offset")
     for name in OPTIONAL_STRING_FIELDS:
         if name in event and not isinstance(event[name], str):
             raise PoisonRecord(f"'{name}' is not a string")
     amount = event.get("amount")
-    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int | float)):
-        raise PoisonRecord("'amount' is not a number")
+    if amount is not None:
+        # JSON allows NaN, Infinity and integers beyond a double; DynamoDB stores none of them.
+        if isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise PoisonRecord("'amount' is not a number")
+        try:
+            finite = math.isfinite(float(amount))
+        except OverflowError:
+            finite = False
+        if not finite:
+            raise PoisonRecord("'amount' is not a finite number")
     return event
 
 

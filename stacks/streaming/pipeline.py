@@ -59,6 +59,7 @@ MAX_RECORDS_PER_REQUEST = 500  # what one PutRecords call accepts
 MAX_PARTITION_KEY_LENGTH = 256
 FLINK_OUT_OF_ORDERNESS_SECONDS = 5  # how late an event may arrive and still count in its window
 FIREHOSE_PARTITIONING_RETRY_SECONDS = 300
+EVENT_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
 
 
 class StreamingPipelineStack(Stack):
@@ -334,8 +335,16 @@ class StreamingPipelineStack(Stack):
                                     type=apigateway.JsonSchemaType.OBJECT,
                                     required=list(REQUIRED_FIELDS),
                                     properties={
-                                        name: apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING, min_length=1)
-                                        for name in REQUIRED_FIELDS
+                                        **{
+                                            name: apigateway.JsonSchema(
+                                                type=apigateway.JsonSchemaType.STRING, min_length=1
+                                            )
+                                            for name in REQUIRED_FIELDS
+                                        },
+                                        # A time with a UTC offset, as the consumer and the Glue schema expect.
+                                        TIME_FIELD: apigateway.JsonSchema(
+                                            type=apigateway.JsonSchemaType.STRING, pattern=EVENT_TIME_PATTERN
+                                        ),
                                     },
                                 ),
                             },

@@ -71,6 +71,10 @@ HOSTILE = {
     "event-id-not-string": payload({**event("x"), "event_id": 7}),
     "bad-event-time": payload({**event("x"), "event_time": "yesterday"}),
     "amount-not-number": payload(event("x", amount="12")),
+    "amount-nan": payload(event("x")).replace(b"}", b', "amount": NaN}'),
+    "amount-infinite": payload(event("x")).replace(b"}", b', "amount": -Infinity}'),
+    "amount-beyond-double": payload(event("x", amount=10**400)),
+    "event-time-without-offset": payload({**event("x"), "event_time": "2026-11-27T10:00:00"}),
     "amount-boolean": payload(event("x", amount=True)),
     "source-not-string": payload(event("x", source=["a"])),
     "huge-event-id": payload(event("x" * 257)),
@@ -83,6 +87,17 @@ def test_hostile_records_are_poison_and_nothing_of_them_is_written(aws: dict[str
     batch = lambda_event(aws["kinesis"], [("k", payload(event("good"))), ("k", data)])
     assert _invoke(batch) == [batch["Records"][1]["kinesis"]["sequenceNumber"]]
     assert set(_table(aws)) == {"good"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [v for k, v in HOSTILE.items() if not k.startswith("aggregate")],
+    ids=[k for k in HOSTILE if not k.startswith("aggregate")],
+)
+def test_hostile_events_are_recognised_as_poison_before_any_write(data: bytes) -> None:
+    # Poison, not a transient error: the reason is logged and nothing reaches DynamoDB.
+    with pytest.raises(consumer.PoisonRecord):
+        consumer.parse_event(data)
 
 
 def test_a_batch_of_only_poison_fails_the_invocation_so_lambda_can_bisect(aws: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ configured, and every alarm threshold follows the settings (and moves when they 
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import pytest
@@ -151,6 +152,9 @@ def test_ingestion_api_is_iam_authorized_validated_and_throttled(synthesis: Synt
     records = schema["properties"]["records"]
     assert (records["minItems"], records["maxItems"]) == (1, 500)
     assert records["items"]["properties"]["data"]["required"] == list(REQUIRED_FIELDS)
+    time_pattern = re.compile(records["items"]["properties"]["data"]["properties"]["event_time"]["pattern"])
+    assert time_pattern.match("2026-11-27T10:00:00+01:00") and time_pattern.match("2026-11-27T10:00:00.123Z")
+    assert not time_pattern.match("2026-11-27T10:00:00") and not time_pattern.match("yesterday")
     stage = _one(template, "AWS::ApiGateway::Stage")
     (settings,) = stage["MethodSettings"]
     assert settings["ThrottlingRateLimit"] == SETTINGS.api_rate_limit_per_second

@@ -100,6 +100,8 @@ def render_cost(sizing: StreamSizing) -> str:
     notes_dynamodb = dynamodb_streams_write_cost(notes_load, NOTES_PRICES, hours=NOTES_DYNAMODB_HOURS).total
     common_shards = dict(provisioned_cost(notes_sizing, NOTES_PRICES, hours=HOURS_PER_MONTH).lines)["shard hours"]
     common_dynamodb = dynamodb_streams_write_cost(notes_load, NOTES_PRICES, hours=HOURS_PER_MONTH).total
+    notes_total = provisioned_cost(notes_sizing, NOTES_PRICES, hours=NOTES_KINESIS_HOURS).total
+    common_total = provisioned_cost(notes_sizing, NOTES_PRICES, hours=HOURS_PER_MONTH).total
     lines += [
         "",
         "The notes' worked example (3,000 messages of 1 KB per second, no headroom; a test reproduces it):",
@@ -108,6 +110,8 @@ def render_cost(sizing: StreamSizing) -> str:
         "| --- | --- | --- | --- |",
         f"| Kinesis, {notes_sizing.shards} shards x ${NOTES_PRICES.shard_hour} per shard-hour | "
         f"$32.4 (720 h) | {_money(notes_shards)} | {_money(common_shards)} |",
+        f"| Kinesis, shard hours and PUT payload units (${NOTES_PRICES.put_payload_units_per_million} "
+        f"per million) | not in the notes | {_money(notes_total)} | {_money(common_total)} |",
         f"| DynamoDB Streams, 3,000 WCU x ${NOTES_PRICES.dynamodb_wcu_hour} per WCU-hour | "
         f"$1,450.90 (744 h) | {_money(notes_dynamodb)} | {_money(common_dynamodb)} |",
     ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
@@ -90,6 +90,8 @@ class StreamingDataStack(Stack):
             stream_mode=kinesis.StreamMode.ON_DEMAND if on_demand else kinesis.StreamMode.PROVISIONED,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        for warning in sizing.warnings:  # e.g. a hot partition key: cdk synth prints it
+            Annotations.of(self.stream).add_warning_v2("streaming:sizing", warning)
         acknowledge_nag(
             self.stream,
             "AwsSolutions-KDS3",

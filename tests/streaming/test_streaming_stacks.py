@@ -6,6 +6,7 @@ configured, and every alarm threshold follows the settings (and moves when they 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from typing import Any
 
@@ -66,6 +67,7 @@ def _changed() -> tuple[OrgConfig, Synthesis]:
         flink_parallelism=4,
         parallelization_factor=3,
         partition_fields=["event_type", "source"],
+        hottest_key_share=0.5,  # 3,000 records/s on one key: three shards' worth
     )
     config = parse_config(yaml.safe_dump(data, sort_keys=False))
     outdir = temporary_outdir("streaming-changed-")
@@ -298,3 +300,15 @@ def test_consumer_role_grants_what_the_handler_and_event_source_use(synthesis: S
 def test_producers_can_only_put_records(synthesis: Synthesis) -> None:
     actions = _role_actions(synthesis.stack(PIPELINE).template, "ApiPutRecordsRole")
     assert actions == {"kinesis:PutRecords", "kms:GenerateDataKey"}
+
+
+def test_a_hot_partition_key_is_a_synth_warning(synthesis: Synthesis) -> None:
+    def warnings(outdir: Any) -> list[str]:
+        metadata = json.loads((outdir / f"{DATA}.metadata.json").read_text())
+        return [str(e["data"]) for entries in metadata.values() for e in entries if e["type"] == "aws:cdk:warning"]
+
+    assert not any("hot partition key" in w for w in warnings(synthesis.outdir))
+    _, changed = _changed()
+    assert any(
+        w.startswith("hot partition key: the busiest key carries 3000 records/s") for w in warnings(changed.outdir)
+    )

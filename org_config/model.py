@@ -549,6 +549,31 @@ class ObjectIndex(_Model):
         return self
 
 
+class SecurityMonitoring(_Model):
+    """Pattern 1: the organization trail's log group and the alarms on it (CIS AWS Foundations
+    Benchmark section 4), which notify a topic in the audit account."""
+
+    # Retention of the trail's CloudWatch Logs copy; the log archive keeps the trail for years.
+    trail_log_retention_days: int = 365
+    # An address subscribed to the audit account's security alarm topic (optional).
+    alarm_email: str | None = None
+
+    @field_validator("trail_log_retention_days")
+    @classmethod
+    def _retention_cloudwatch_accepts(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(str(days) for days in sorted(LOG_RETENTION_DAYS))
+            raise ValueError(f"{value} is not a retention CloudWatch Logs accepts ({allowed})")
+        return value
+
+    @field_validator("alarm_email")
+    @classmethod
+    def _valid_email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.fullmatch(value):
+            raise ValueError(f"not a valid email address: '{value}'")
+        return value
+
+
 class Guardrails(_Model):
     """Pattern 1: where the service control policies of the library attach.
 
@@ -690,6 +715,7 @@ class OrgConfig(_Model):
     disaster_recovery: DisasterRecovery = DisasterRecovery()
     streaming: Streaming = Streaming()
     object_index: ObjectIndex = ObjectIndex()
+    security_monitoring: SecurityMonitoring = SecurityMonitoring()
 
     @model_validator(mode="after")
     def _cross_references(self) -> OrgConfig:

@@ -20,6 +20,7 @@ from stacks.organization.member_roles import MemberRolesStack
 from stacks.organization.service_control_policies import attachments
 from stacks.organization.services import OrganizationServicesStack
 from stacks.organization.structure import OrganizationStack
+from stacks.streaming.placement import build_streaming
 
 
 def _env(config: OrgConfig, role: AccountRole, region: str) -> Environment:
@@ -107,6 +108,7 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     )
     audit.add_stack_dependency(services, "the audit account must be the delegated administrator first")
     stacks: list[Stack] = [log_archive, services, structure, identity, audit, *build_object_index(app, config)]
+    stacks += build_streaming(app, config, object_index_api=stacks[-1])
     for stack in stacks:
         Tags.of(stack).add("Project", config.organization.name_prefix)
         _check_budget(stack)

@@ -22,11 +22,13 @@ from analysis.organization_report import (
     render_scp_matrix,
     scps_from_template,
 )
+from analysis.streaming_report import deployed_shards, render_alarms, render_cost, render_sizing
 from org_config import OrgConfig, load_config
 from stacks.organization.service_control_policies import library
 
 ROOT = Path(__file__).resolve().parents[1]
 ORGANIZATION_PAGE = ROOT / "docs" / "patterns" / "organization.md"
+STREAMING_PAGE = ROOT / "docs" / "patterns" / "streaming.md"
 
 
 def _stack(stacks: list[StackTemplate], prefix: str) -> StackTemplate:
@@ -46,6 +48,17 @@ def organization_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dic
         "scp-matrix": render_scp_matrix(config, scps),
         "scp-statements": "\n".join(statements),
         "request-table": render_case_table(outcomes),
+    }
+
+
+def streaming_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dict[str, str]:
+    settings = config.streaming
+    sizing = settings.sizing()
+    shards = deployed_shards(_stack(stacks, "streaming-data-").template)
+    return {
+        "streaming-sizing": render_sizing(settings, sizing, shards),
+        "streaming-cost": render_cost(sizing),
+        "streaming-alarms": render_alarms(_stack(stacks, "streaming-pipeline-").template),
     }
 
 
@@ -79,6 +92,9 @@ def pages(outdir: str | Path) -> dict[Path, str]:
     return {
         ORGANIZATION_PAGE: replace_sections(
             ORGANIZATION_PAGE.read_text(encoding="utf-8"), organization_sections(config, stacks)
+        ),
+        STREAMING_PAGE: replace_sections(
+            STREAMING_PAGE.read_text(encoding="utf-8"), streaming_sections(config, stacks)
         ),
     }
 

@@ -24,12 +24,14 @@ from analysis.organization_report import (
     render_scp_matrix,
     scps_from_template,
 )
+from analysis.streaming_report import deployed_shards, render_alarms, render_cost, render_sizing
 from org_config import OrgConfig, load_config
 from stacks.organization.service_control_policies import library
 
 ROOT = Path(__file__).resolve().parents[1]
 ORGANIZATION_PAGE = ROOT / "docs" / "patterns" / "organization.md"
 NETWORK_PAGE = ROOT / "docs" / "patterns" / "network.md"
+STREAMING_PAGE = ROOT / "docs" / "patterns" / "streaming.md"
 
 
 def _stack(stacks: list[StackTemplate], prefix: str) -> StackTemplate:
@@ -61,6 +63,17 @@ def network_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dict[str
         "network-reachability-matrix": render_matrix(reachability_matrix(config, net)),
         "network-cost-at-rest": render_cost_table(cost_at_rest(stacks, prices), prices),
         "network-egress-break-even": render_break_even(egress_model(net, prices), prices.currency),
+    }
+
+
+def streaming_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dict[str, str]:
+    settings = config.streaming
+    sizing = settings.sizing()
+    shards = deployed_shards(_stack(stacks, "streaming-data-").template)
+    return {
+        "streaming-sizing": render_sizing(settings, sizing, shards),
+        "streaming-cost": render_cost(sizing),
+        "streaming-alarms": render_alarms(_stack(stacks, "streaming-pipeline-").template),
     }
 
 
@@ -96,6 +109,9 @@ def pages(outdir: str | Path) -> dict[Path, str]:
             ORGANIZATION_PAGE.read_text(encoding="utf-8"), organization_sections(config, stacks)
         ),
         NETWORK_PAGE: replace_sections(NETWORK_PAGE.read_text(encoding="utf-8"), network_sections(config, stacks)),
+        STREAMING_PAGE: replace_sections(
+            STREAMING_PAGE.read_text(encoding="utf-8"), streaming_sections(config, stacks)
+        ),
     }
 
 

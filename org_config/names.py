@@ -74,3 +74,53 @@ def bucket_name_problem(name: str) -> str | None:
         if name.endswith(reserved):
             return f"ends with '{reserved}', which S3 reserves"
     return None
+
+
+# Network (pattern 2). Every VPC, subnet, route table, Transit Gateway, route table and
+# attachment carries a Name tag from these functions: readable in the console and in a
+# printed path, and the key by which a stack in another region finds a resource at
+# deploy time (an EC2 describe call filtered on tag:Name).
+
+
+def vpc_name(vpc: str, region: str) -> str:
+    """``prod-eu-west-1``."""
+    return f"{vpc}-{region}"
+
+
+def subnet_name(vpc: str, region: str, tier: str, zone: str) -> str:
+    """``prod-eu-west-1-private-a``: the tier and the AZ letter."""
+    return f"{vpc_name(vpc, region)}-{tier}-{zone[-1]}"
+
+
+def route_table_name(vpc: str, region: str, tier: str, zone: str | None = None) -> str:
+    """``prod-eu-west-1-rt-private`` (one table for all AZs) or ``egress-eu-west-1-rt-attachment-a``."""
+    suffix = f"-{zone[-1]}" if zone else ""
+    return f"{vpc_name(vpc, region)}-rt-{tier}{suffix}"
+
+
+def transit_gateway_name(config: OrgConfig, region: str) -> str:
+    return f"{config.organization.name_prefix}-tgw-{region}"
+
+
+def tgw_route_table_name(table: str, region: str) -> str:
+    """``tgw-rt-prod-eu-west-1``: one per segment, plus on-premises, inspection, egress, peering."""
+    return f"tgw-rt-{table}-{region}"
+
+
+def tgw_attachment_name(vpc: str, region: str) -> str:
+    return f"tgw-attach-{vpc_name(vpc, region)}"
+
+
+def tgw_peering_name(config: OrgConfig) -> str:
+    """The peering attachment between the home and DR Transit Gateways."""
+    return f"tgw-peering-{config.regions.home}-{config.regions.dr}"
+
+
+def firewall_name(config: OrgConfig) -> str:
+    """The inspection firewall in the home region (letters, digits and hyphens, at most 128)."""
+    return f"{config.organization.name_prefix}-inspection-{config.regions.home}"
+
+
+def flow_log_destination(config: OrgConfig) -> str:
+    """ARN of the log-archive flow-log bucket, where every VPC and Transit Gateway flow log goes."""
+    return f"arn:aws:s3:::{log_bucket_name(config, 'vpc-flow-logs')}"

@@ -13,6 +13,7 @@ from cdk_constructs.gates import attach_gates, check_nag_now
 from org_config import ConfigError
 from org_config.model import RESOURCE_BUDGET, AccountRole, OrgConfig
 from stacks.log_archive_baseline import LogArchiveBaselineStack
+from stacks.network.placement import build_network
 from stacks.object_index.placement import build_object_index
 from stacks.organization.audit_services import AuditServicesStack
 from stacks.organization.identity_center import IdentityCenterStack
@@ -109,6 +110,7 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     audit.add_stack_dependency(services, "the audit account must be the delegated administrator first")
     stacks: list[Stack] = [log_archive, services, structure, identity, audit, *build_object_index(app, config)]
     stacks += build_streaming(app, config, object_index_api=stacks[-1])
+    stacks.extend(build_network(app, config, log_archive=log_archive))
     for stack in stacks:
         Tags.of(stack).add("Project", config.organization.name_prefix)
         _check_budget(stack)

@@ -1,0 +1,297 @@
+"""The hub: the network account's home region.
+
+                           ┌──────────── Transit Gateway (home) ─────────────┐
+    prod ─────────► tgw-rt-prod        nonprod ─► tgw-rt-nonprod            │
+    shared-services ► tgw-rt-shared    VPN / DX ─► tgw-rt-on-premises       │
+    inspection VPC (Network Firewall) ─► tgw-rt-inspection ─► egress VPC ─► internet
+    egress VPC (NAT per AZ) ─► tgw-rt-egress (replies back through the firewall)
+    peering to the DR region ─► tgw-rt-peering
+                           └─────────────────────────────────────────────────┘
+
+Every VPC of the region is the network account's; the workload subnets are shared with
+the account named in the config through RAM. The routes come from the segment policy
+(``stacks/network/routing.py``); the routes to the peering attachment live in the
+peering stack, which runs once the DR region has accepted the peering.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_directconnect as directconnect
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+from cdk_constructs.deploy_time_lookup import DeployTimeCall, TaggedLookup, allow, harden_provider
+from cdk_constructs.network_vpc import NetworkVpc, SpokeVpc, name_tag
+from org_config.model import AccountRole, OrgConfig
+from org_config.names import (
+    firewall_name,
+    flow_log_destination,
+    log_bucket_name,
+    tgw_peering_name,
+    transit_gateway_name,
+)
+from stacks.network.hub_vpcs import EgressVpc, InspectionVpc
+from stacks.network.routing import DIRECT_CONNECT, PEERING, VPN, RegionRouting, home_routing
+from stacks.network.shared_services import CentralEndpoints, HybridDns
+from stacks.network.transit import TransitGatewayHub, apply_routing
+
+_VPN = ec2.CfnVPNConnection
+_STRONG_TUNNEL = _VPN.VpnTunnelOptionsSpecificationProperty(
+    ike_versions=[_VPN.IKEVersionsRequestListValueProperty(value="ikev2")],
+    phase1_encryption_algorithms=[_VPN.Phase1EncryptionAlgorithmsRequestListValueProperty(value="AES256-GCM-16")],
+    phase1_integrity_algorithms=[_VPN.Phase1IntegrityAlgorithmsRequestListValueProperty(value="SHA2-384")],
+    phase1_dh_group_numbers=[_VPN.Phase1DHGroupNumbersRequestListValueProperty(value=20)],
+    phase2_encryption_algorithms=[_VPN.Phase2EncryptionAlgorithmsRequestListValueProperty(value="AES256-GCM-16")],
+    phase2_integrity_algorithms=[_VPN.Phase2IntegrityAlgorithmsRequestListValueProperty(value="SHA2-384")],
+    phase2_dh_group_numbers=[_VPN.Phase2DHGroupNumbersRequestListValueProperty(value=20)],
+)
+
+
+def organization_arn(config: OrgConfig) -> str:
+    management = config.account(AccountRole.MANAGEMENT).id
+    return f"arn:aws:organizations::{management}:organization/{config.organization.id}"
+
+
+class NetworkHubStack(Stack):
+    # The config values its resource count grows with (each VPC, AZ and endpoint adds resources).
+    SCALES_WITH = "network.vpcs, network.availability_zones and network.interface_endpoints"
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        network = config.network
+        home, dr = config.regions.home, config.regions.dr
+        zones = network.availability_zones[home]
+        flow_logs = flow_log_destination(config)
+        network_account = config.account(AccountRole.NETWORK)
+        self.routing: RegionRouting = home_routing(network, home, dr)
+
+        self.transit_gateway = TransitGatewayHub(
+            self,
+            "TransitGateway",
+            name=transit_gateway_name(config, home),
+            asn=network.transit_gateway_asns[home],
+            region=home,
+            tables=self.routing.tables,
+            flow_log_destination=flow_logs,
+            organization_arn=organization_arn(config),
+        )
+        tgw = self.transit_gateway.gateway.ref
+
+        # The VPCs of the region, each with its attachment.
+        self.vpcs: dict[str, NetworkVpc] = {}
+        attachments: dict[str, str] = {}
+        for name, vpc in network.vpcs_in(home).items():
+            construct_id = "".join(part.capitalize() for part in name.split("-")) + "Vpc"
+            built: NetworkVpc
+            if vpc.segment == "inspection":
+                built = InspectionVpc(
+                    self,
+                    construct_id,
+                    name=name,
+                    vpc=vpc,
+                    zones=zones,
+                    flow_log_destination=flow_logs,
+                    log_bucket=log_bucket_name(config, "vpc-flow-logs"),
+                    firewall_name=firewall_name(config),
+                    settings=network.firewall,
+                    supernet=network.supernet,
+                    transit_gateway_id=tgw,
+                )
+            elif vpc.segment == "egress":
+                built = EgressVpc(
+                    self,
+                    construct_id,
+                    name=name,
+                    vpc=vpc,
+                    zones=zones,
+                    flow_log_destination=flow_logs,
+                    supernet=network.supernet,
+                    transit_gateway_id=tgw,
+                )
+            else:
+                blocks, attachment_blocks = vpc.subnet_blocks(len(zones))
+                owner = config.account_named(vpc.account)
+                built = SpokeVpc(
+                    self,
+                    construct_id,
+                    name=name,
+                    region=home,
+                    cidr=vpc.cidr,
+                    zones=zones,
+                    subnet_blocks=blocks,
+                    attachment_blocks=attachment_blocks,
+                    flow_log_destination=flow_logs,
+                    transit_gateway_id=tgw,
+                    share_with=None if owner.id == network_account.id else owner.id,
+                )
+            self.vpcs[name] = built
+            attachments[name] = built.attachment.attr_id
+
+        spoke_ids = {
+            name: built.vpc.ref
+            for name, built in self.vpcs.items()
+            if network.vpcs[name].segment not in ("inspection", "egress")
+        }
+        if network.services_vpc is not None:
+            host = self.vpcs[network.services_vpc]
+            if network.interface_endpoints:
+                CentralEndpoints(
+                    self,
+                    "CentralEndpoints",
+                    host=host,
+                    services=network.interface_endpoints,
+                    vpc_ids=list(spoke_ids.values()),
+                    supernet=network.supernet,
+                )
+            if network.on_premises_dns is not None:
+                HybridDns(
+                    self,
+                    "HybridDns",
+                    host=host,
+                    dns=network.on_premises_dns,
+                    on_premises=network.on_premises,
+                    vpc_ids=spoke_ids,
+                    organization_arn=organization_arn(config),
+                    name_prefix=config.organization.name_prefix,
+                )
+
+        attachments.update(self._hybrid(config, tgw))
+        if PEERING in self.routing.tables:
+            self._request_peering(config, tgw, network_account.id)
+
+        # Routes to the peering attachment wait for the acceptance (the peering stack).
+        apply_routing(
+            self,
+            plan=self.routing,
+            tables=self.transit_gateway.tables,
+            attachments=attachments,
+            include_route=lambda route: route.target != PEERING,
+        )
+        harden_provider(self)
+
+    def _hybrid(self, config: OrgConfig, tgw: str) -> dict[str, str]:
+        """Site-to-Site VPN and Direct Connect gateway association; their attachment ids."""
+        network = config.network
+        home = config.regions.home
+        attachments: dict[str, str] = {}
+        if network.vpn is not None:
+            customer_gateway = ec2.CfnCustomerGateway(
+                self,
+                "CustomerGateway",
+                bgp_asn=network.vpn.bgp_asn,
+                ip_address=network.vpn.customer_gateway_ip,
+                type="ipsec.1",
+                tags=name_tag(f"{config.organization.name_prefix}-on-premises"),
+            )
+            # Two tunnels, to two AWS endpoints in different AZs (AWS always creates both),
+            # each limited to IKEv2 and current algorithms instead of the legacy defaults.
+            vpn = ec2.CfnVPNConnection(
+                self,
+                "Vpn",
+                customer_gateway_id=customer_gateway.ref,
+                transit_gateway_id=tgw,
+                type="ipsec.1",
+                static_routes_only=network.vpn.routing == "static",
+                vpn_tunnel_options_specifications=[_STRONG_TUNNEL, _STRONG_TUNNEL],
+                tags=name_tag(f"{config.organization.name_prefix}-vpn-{home}"),
+            )
+            # CloudFormation does not return the attachment a VPN connection creates; it is
+            # found by the connection's id (the one lookup that is not by Name tag).
+            path = "TransitGatewayAttachments.0.TransitGatewayAttachmentId"
+            lookup = DeployTimeCall(
+                self,
+                "VpnAttachment",
+                service="EC2",
+                action="describeTransitGatewayAttachments",
+                parameters={
+                    "Filters": [
+                        {"Name": "resource-type", "Values": ["vpn"]},
+                        {"Name": "resource-id", "Values": [vpn.ref]},
+                    ]
+                },
+                physical_id=f"vpn-attachment-{home}",
+                output_paths=[path],
+            )
+            attachments[VPN] = lookup.value(path)
+        if network.direct_connect is not None:
+            gateway = network.direct_connect.gateway_id
+            association = directconnect.CfnDirectConnectGatewayAssociation(
+                self,
+                "DirectConnectAssociation",
+                associated_gateway_id=tgw,
+                direct_connect_gateway_id=gateway,
+                # Advertise to on-premises only the VPCs that on-premises may reach.
+                allowed_prefixes_to_direct_connect_gateway=sorted(
+                    {route.cidr for route in self.routing.static_routes if route.table == "on-premises"}
+                    | {network.vpcs[p.attachment].cidr for p in self.routing.propagations if p.table == "on-premises"}
+                ),
+            )
+            path = "TransitGatewayAttachments.0.TransitGatewayAttachmentId"
+            lookup = DeployTimeCall(
+                self,
+                "DirectConnectAttachment",
+                service="EC2",
+                action="describeTransitGatewayAttachments",
+                parameters={
+                    "Filters": [
+                        {"Name": "resource-type", "Values": ["direct-connect-gateway"]},
+                        {"Name": "resource-id", "Values": [gateway]},
+                        {"Name": "transit-gateway-id", "Values": [tgw]},
+                    ]
+                },
+                physical_id=f"direct-connect-attachment-{gateway}-{home}",
+                output_paths=[path],
+            )
+            lookup.node.add_dependency(association)
+            attachments[DIRECT_CONNECT] = lookup.value(path)
+        if attachments:
+            allow(
+                self,
+                ["ec2:DescribeTransitGatewayAttachments"],
+                ["*"],
+                "EC2 describe calls support no resource-level permissions; the calls only read.",
+            )
+        return attachments
+
+    def _request_peering(self, config: OrgConfig, tgw: str, account: str) -> None:
+        """Request the peering with the DR region's Transit Gateway (found by its Name tag
+        there) and accept it in the DR region: CloudFormation has no resource for the
+        accepter side, so a deploy-time call does it."""
+        dr = config.regions.dr
+        peer = TaggedLookup(
+            self,
+            "DrTransitGateway",
+            describe="describeTransitGateways",
+            name=transit_gateway_name(config, dr),
+            id_path="TransitGateways.0.TransitGatewayId",
+            region=dr,
+            filters={"state": ["available"]},
+        )
+        self.peering = ec2.CfnTransitGatewayPeeringAttachment(
+            self,
+            "Peering",
+            transit_gateway_id=tgw,
+            peer_transit_gateway_id=peer.id,
+            peer_account_id=account,
+            peer_region=dr,
+            tags=name_tag(tgw_peering_name(config)),
+        )
+        allow(
+            self,
+            ["ec2:AcceptTransitGatewayPeeringAttachment"],
+            [f"arn:aws:ec2:{dr}:{account}:transit-gateway-attachment/*"],
+            "The peering attachment's id is known only at deploy time; the role may only accept attachments.",
+        )
+        DeployTimeCall(
+            self,
+            "AcceptPeering",
+            service="EC2",
+            action="acceptTransitGatewayPeeringAttachment",
+            parameters={"TransitGatewayAttachmentId": self.peering.attr_transit_gateway_attachment_id},
+            physical_id=f"{tgw_peering_name(config)}-accepted",
+            region=dr,
+            repeat_on_update=False,  # an accepted attachment cannot be accepted again
+        )

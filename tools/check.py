@@ -22,9 +22,9 @@ from pathlib import Path
 
 from analysis.assembly import read_assembly
 from analysis.control_tower import FAILED_HEADER
-from analysis.gates import TEMPLATE_GATES, Finding, determinism, guardrail_table
+from analysis.gates import Finding, determinism, guardrail_table, run_template_gates
 from org_config import ConfigError, load_config
-from tools.synth import cdk_synth, selected_config
+from tools.synth import cdk_synth, selected_config, start_cdk_synth
 
 
 def synth_time_findings(outdir: Path, stderr: str) -> list[Finding]:
@@ -44,28 +44,28 @@ def synth_time_findings(outdir: Path, stderr: str) -> list[Finding]:
 
 
 def run_gates(config_path: Path | None, workdir: Path, *, twice: bool = True) -> tuple[dict[str, int], list[Finding]]:
-    """Synthesize and gate the organization; (templates per gate, findings)."""
+    """Synthesize and gate the organization; (templates per gate, findings). The second
+    synth, for determinism, runs while the gates read the first one."""
     config = load_config(config_path)
     first = workdir / "first"
     result = cdk_synth(first, config_path)
     findings = synth_time_findings(first, result.stderr) if result.returncode != 0 else []
     if not (first / "manifest.json").exists():
         return {"synth": 0}, findings
+    second = start_cdk_synth(workdir / "second", config_path) if twice else None
     stacks = read_assembly(first)
     templates: dict[str, int] = {"synth (cdk-nag, control-tower)": len(stacks)}
-    for name, gate in TEMPLATE_GATES.items():
+    for name, gate_findings in run_template_gates(stacks).items():
         templates[name] = len(stacks)
-        findings += gate(stacks)
+        findings += gate_findings
     templates["guardrails"] = 1
     findings += guardrail_table(config, stacks)
-    if twice:
-        second = workdir / "second"
-        again = cdk_synth(second, config_path)
+    if second is not None:
         templates["determinism"] = len(stacks)
-        if again.returncode != 0:
+        if second.wait() != 0:
             findings.append(Finding("determinism", "-", "the second synth failed"))
         else:
-            findings += determinism(stacks, read_assembly(second))
+            findings += determinism(stacks, read_assembly(workdir / "second"))
     return templates, findings
 
 

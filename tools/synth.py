@@ -40,12 +40,28 @@ def cli_environment() -> dict[str, str]:
     }
 
 
-def cdk_synth(outdir: Path, config: Path | None) -> subprocess.CompletedProcess[str]:
-    """``cdk synth`` of the organization at ``config`` (the example when ``None``) into ``outdir``."""
+def _synth_command(outdir: Path, config: Path | None) -> list[str]:
     command = [str(CDK), "synth", "--quiet", "--no-notices", "--output", str(outdir)]
     if config is not None:
         command += ["--context", f"config={config.resolve()}"]
+    return command
+
+
+def cdk_synth(outdir: Path, config: Path | None) -> subprocess.CompletedProcess[str]:
+    """``cdk synth`` of the organization at ``config`` (the example when ``None``) into ``outdir``."""
+    command = _synth_command(outdir, config)
     return subprocess.run(command, cwd=ROOT, env=cli_environment(), capture_output=True, text=True, check=False)
+
+
+def start_cdk_synth(outdir: Path, config: Path | None) -> subprocess.Popen[bytes]:
+    """:func:`cdk_synth` in the background; ``wait()`` gives its exit code."""
+    return subprocess.Popen(
+        _synth_command(outdir, config),
+        cwd=ROOT,
+        env=cli_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def selected_config(argument: str | None) -> Path | None:

@@ -38,9 +38,10 @@ def json_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-def _findings(gate: gates.Gate, stack: StackTemplate, synthesis: Synthesis) -> list[str]:
-    """The findings of ``gate`` for ``stack``; the gate runs once over every template."""
-    return [finding.message for finding in gate(synthesis.stacks) if finding.stack == stack.name]
+@pytest.fixture(scope="session")
+def gate_findings(synthesis: Synthesis) -> dict[str, list[gates.Finding]]:
+    """Every template gate, run once over every template of the example organization."""
+    return gates.run_template_gates(synthesis.stacks)
 
 
 def test_snapshot(stack: StackTemplate, json_snapshot: SnapshotAssertion) -> None:
@@ -56,7 +57,7 @@ def test_stateful_logical_ids_are_pinned(stack: StackTemplate, json_snapshot: Sn
 
 
 @pytest.mark.parametrize("gate", list(gates.TEMPLATE_GATES), ids=list(gates.TEMPLATE_GATES))
-def test_gate_passes(gate: str, stack: StackTemplate, synthesis: Synthesis) -> None:
+def test_gate_passes(gate: str, stack: StackTemplate, gate_findings: dict[str, list[gates.Finding]]) -> None:
     """cfn-lint, checkov, Control Tower controls, cdk-nag reasons, limits, retention, offline."""
-    findings = _findings(gates.TEMPLATE_GATES[gate], stack, synthesis)
+    findings = [finding.message for finding in gate_findings[gate] if finding.stack == stack.name]
     assert not findings, "\n".join(findings)

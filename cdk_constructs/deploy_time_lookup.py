@@ -24,15 +24,14 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import CfnResource, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
+from cdk_constructs.custom_resource_provider import harden_custom_resource_provider
+from cdk_constructs.gates import acknowledge_nag
 
-# Construct id of the singleton function that aws-cdk-lib creates for AwsCustomResource.
-PROVIDER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
 _ROLE_ID = "DeployTimeCallsRole"
 # Attribute of the role that holds the wildcard findings acknowledged on it already (per
 # role object: two apps in one process have roles at the same construct path).
@@ -82,37 +81,14 @@ def allow(stack: Stack, actions: Sequence[str], resources: Sequence[str], reason
 def harden_provider(stack: Stack) -> None:
     """Accept, with reasons, what the CDK's shared provider function cannot change.
     Call once, after the stack's last custom resource."""
-    provider = stack.node.try_find_child(PROVIDER_ID)
-    if provider is None:
-        return
-    function = typing.cast(CfnResource, provider.node.find_child("Resource"))
-    # The function's GetAtt on its role already orders them (cfn-lint W3005).
-    function.add_deletion_override("DependsOn")
-    reasons = {
-        "CKV_AWS_115": "Runs only during deployments, once per custom resource; a concurrency cap adds nothing.",
-        "CKV_AWS_116": "A failed call fails the CloudFormation deployment; a DLQ would hold nothing to act on.",
-        "CKV_AWS_117": "Calls only public AWS APIs (EC2, Network Firewall); it needs no address in a VPC.",
-        "CKV_AWS_173": "The function has no environment variables with secrets; the CDK sets none.",
-    }
-    for check, reason in reasons.items():
-        skip_checkov(function, check, reason)
-    # AWS Control Tower proactive controls that the CDK's provider cannot meet.
-    exempt_control(
-        function,
-        "CT.LAMBDA.PR.3",
-        "Calls only public AWS APIs during deployments; the VPCs it would sit in are the ones it sets up.",
-    )
-    log_group = provider.node.try_find_child("LogGroup")
-    if log_group is not None:
-        reason = "Holds only the provider's API call logs, no customer data; CloudWatch Logs encrypts it at rest."
-        log_resource = typing.cast(CfnResource, log_group.node.default_child)
-        skip_checkov(log_resource, "CKV_AWS_158", reason)
-        exempt_control(log_resource, "CT.CLOUDWATCH.PR.3", reason)
-    acknowledge_nag(
-        provider,
-        "AwsSolutions-L1",
-        "The CDK pins the provider's Node.js runtime with each aws-cdk-lib release; upgrading the library updates it.",
-    )
+    provider = harden_custom_resource_provider(stack, calls="EC2, Network Firewall")
+    if provider is not None:
+        acknowledge_nag(
+            provider,
+            "AwsSolutions-L1",
+            "The CDK pins the provider's Node.js runtime with each aws-cdk-lib release; upgrading the library "
+            "updates it.",
+        )
 
 
 class DeployTimeCall(Construct):

@@ -171,7 +171,7 @@ INVALID = [
     (_missing_required_role, "accounts: no account has the required role 'audit'"),
     (_unknown_role, "accounts[7].role: unknown account role 'experiments'"),
     (_unknown_key, "regions.primary: Extra inputs are not permitted"),
-    (_unknown_dr_tier, "disaster_recovery.tier: Input should be 'backup-restore'"),
+    (_unknown_dr_tier, "disaster_recovery.tier: unknown tier 'hot-standby'"),
     (_bad_org_id, "organization.id: String should match pattern"),
     (_expiry_before_lock, "log_archive.expire_after_days: must not be shorter than object_lock_days"),
     (_vpc_in_unknown_account, "network.vpcs.prod.account: 'workload-staging' is not a defined account"),

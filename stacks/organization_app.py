@@ -10,6 +10,7 @@ from cdk_nag import WriteNagSuppressionsToCloudFormationAspect
 
 from cdk_constructs.gates import attach_nag, check_nag_now
 from org_config.model import AccountRole, OrgConfig
+from stacks.disaster_recovery.placement import build_disaster_recovery
 from stacks.log_archive_baseline import LogArchiveBaselineStack
 from stacks.network.placement import build_network
 from stacks.object_index.placement import build_object_index
@@ -101,6 +102,7 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     audit.add_stack_dependency(services, "the audit account must be the delegated administrator first")
     stacks: list[Stack] = [log_archive, services, structure, identity, audit, *build_object_index(app, config)]
     stacks.extend(build_network(app, config))
+    stacks.extend(build_disaster_recovery(app, config))
     for stack in stacks:
         Tags.of(stack).add("Project", config.organization.name_prefix)
     return stacks

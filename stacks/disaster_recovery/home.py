@@ -87,16 +87,6 @@ class DrHomeStack(Stack):
             ),
         )
         self.zone.apply_removal_policy(RemovalPolicy.RETAIN)  # its name servers are delegated to by the parent zone
-        skip_checkov(
-            self.zone,
-            "CKV2_AWS_38",
-            "DNSSEC signing needs a key in us-east-1 and a DS record in the parent zone; enable it when delegating.",
-        )
-        skip_checkov(
-            self.zone,
-            "CKV2_AWS_39",
-            "Public query logs can only go to a log group in us-east-1, which this stack does not own.",
-        )
 
         # --- Data key, master secret, database -------------------------------------------
         self.data_key = HardenedKey(
@@ -129,11 +119,6 @@ class DrHomeStack(Stack):
             "AwsSolutions-SMG4",
             "The master user is for administration only; the application authenticates with IAM. Rotating it "
             "on a global database needs a rotation function in each region, which this sample leaves out.",
-        )
-        skip_checkov(
-            typing.cast(secretsmanager.CfnSecret, self.master_secret.node.default_child),
-            "CKV2_AWS_57",
-            "Administration only; see the cdk-nag acknowledgement on this secret for why it is not rotated.",
         )
         subnets = shared_subnets(self, config, settings.home_vpc)
         self.database = WorkloadDatabase(
@@ -172,16 +157,6 @@ class DrHomeStack(Stack):
             "CKV_AWS_18",
             "This is the server access log destination; logging it into itself would loop.",
         )
-        skip_checkov(
-            access_logs.cfn_bucket,
-            "CKV_AWS_145",
-            "S3 delivers server access logs only to a bucket encrypted with SSE-S3.",
-        )
-        skip_checkov(
-            access_logs.cfn_bucket,
-            "CKV_AWS_144",
-            "Access logs are evidence for this region only; a copy elsewhere adds cost, not recovery.",
-        )
         files_name = dr_files_bucket_name(config, self.region)
         self.files = HardenedBucket(
             self,
@@ -194,12 +169,6 @@ class DrHomeStack(Stack):
         )
         if standby is not None:
             self._replicate_files(config, dr_key_arn)
-        else:
-            skip_checkov(
-                self.files.cfn_bucket,
-                "CKV_AWS_144",
-                "Backup and restore: the files are copied to the DR region as backups (AWS Backup), not replicated.",
-            )
 
         # --- Backups ----------------------------------------------------------------------
         self.vault = recovery_vault(self, config=config, key=self.data_key)

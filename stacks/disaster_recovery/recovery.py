@@ -92,11 +92,6 @@ class DrRecoveryStack(Stack):
             "CKV_AWS_18",
             "This is the server access log destination; logging it into itself would loop.",
         )
-        skip_checkov(
-            access_logs.cfn_bucket,
-            "CKV_AWS_145",
-            "S3 delivers server access logs only to a bucket encrypted with SSE-S3.",
-        )
         self.replica_bucket = HardenedBucket(
             self,
             "FilesReplica",
@@ -105,9 +100,4 @@ class DrRecoveryStack(Stack):
             access_logs_bucket=access_logs.bucket,
             lifecycle=FILES_LIFECYCLE,
             deny_object_deletion=False,  # replicated delete markers must land; versions keep what was deleted
-        )
-        skip_checkov(
-            self.replica_bucket.cfn_bucket,
-            "CKV_AWS_144",
-            "This bucket is the cross-region replica; replicating it again would copy it back to the source region.",
         )

@@ -453,12 +453,6 @@ class RegionalService(Construct):
             "CKV_AWS_120",
             "Health answers must be live and files are per caller; a cache would serve stale ones.",
         )
-        skip_checkov(stage, "CKV2_AWS_51", "Callers authenticate with SigV4; client certificates would add nothing.")
-        skip_checkov(
-            stage,
-            "CKV2_AWS_29",
-            "See the cdk-nag acknowledgement on this stage: no web ACL, for the reason given there.",
-        )
 
         certificate = acm.CfnCertificate(
             self,

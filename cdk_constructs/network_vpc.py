@@ -36,8 +36,10 @@ class NetworkVpc(Construct):
       (the egress VPC) adds them visibly.
 
     ``vpc``, ``subnets`` (tier, by AZ) and ``attachment_subnets`` (by AZ) are the L1
-    resources; ``name`` is the VPC's Name tag.
+    resources; ``name`` is the VPC's Name tag; ``attachment`` is set by :meth:`attach`.
     """
+
+    attachment: ec2.CfnTransitGatewayVpcAttachment
 
     def __init__(
         self,
@@ -159,7 +161,7 @@ class NetworkVpc(Construct):
         appliance_mode: bool = False,
     ) -> ec2.CfnTransitGatewayVpcAttachment:
         """Attach the VPC to the Transit Gateway through its attachment subnets."""
-        return ec2.CfnTransitGatewayVpcAttachment(
+        self.attachment = ec2.CfnTransitGatewayVpcAttachment(
             self,
             "Attachment",
             transit_gateway_id=transit_gateway_id,
@@ -168,6 +170,7 @@ class NetworkVpc(Construct):
             options={"ApplianceModeSupport": "enable" if appliance_mode else "disable", "DnsSupport": "enable"},
             tags=name_tag(tgw_attachment_name(self.vpc_key, self.region)),
         )
+        return self.attachment
 
 
 class SpokeVpc(NetworkVpc):
@@ -220,7 +223,7 @@ class SpokeVpc(NetworkVpc):
         # Gateway either way, and one table keeps the VPC's routing in one place.
         for subnet in (*self.subnets.values(), *self.attachment_subnets.values()):
             self.associate(self.private_routes, subnet)
-        self.attachment = self.attach(transit_gateway_id=transit_gateway_id)
+        self.attach(transit_gateway_id=transit_gateway_id)
         default_route = ec2.CfnRoute(
             self,
             "DefaultRouteToTransitGateway",

@@ -261,21 +261,23 @@ class Vpc(_Model):
     def network(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.cidr)
 
+    def subnet_prefix(self, zone_count: int) -> int:
+        """Prefix length of the per-AZ subnets for ``zone_count`` AZs (see :meth:`subnet_blocks`)."""
+        parts = 1
+        while parts < zone_count + 1:
+            parts *= 2
+        return self.network.prefixlen + (parts.bit_length() - 1)
+
     def subnet_blocks(self, zone_count: int) -> tuple[list[ipaddress.IPv4Network], list[ipaddress.IPv4Network]]:
         """The VPC's subnets: one workload (or hub) subnet per AZ, and one /28 attachment
         subnet per AZ.
 
         The block is cut into the smallest power of two of equal parts that leaves one
         part spare; the first ``zone_count`` parts are the per-AZ subnets and the last part
-        holds the attachment /28s, so growing a VPC never moves a subnet.
+        holds the attachment /28s, so adding an AZ never moves a subnet.
         """
-        parts = 1
-        while parts < zone_count + 1:
-            parts *= 2
-        prefix = self.network.prefixlen + (parts.bit_length() - 1)
-        blocks = list(self.network.subnets(new_prefix=prefix))
-        last = blocks[-1]
-        attachment = list(last.subnets(new_prefix=ATTACHMENT_SUBNET_PREFIX))[-zone_count:]
+        blocks = list(self.network.subnets(new_prefix=self.subnet_prefix(zone_count)))
+        attachment = list(blocks[-1].subnets(new_prefix=ATTACHMENT_SUBNET_PREFIX))[-zone_count:]
         return blocks[:zone_count], attachment
 
 
@@ -479,11 +481,11 @@ class Network(_Model):
             zones = self.availability_zones.get(vpc.region)
             if zones is None:
                 raise ValueError(f"network.availability_zones: no availability zones for {vpc.region} (VPC '{name}')")
-            blocks, _ = vpc.subnet_blocks(len(zones))
-            if blocks[0].prefixlen > SMALLEST_SUBNET_PREFIX:
+            prefix = vpc.subnet_prefix(len(zones))
+            if prefix > SMALLEST_SUBNET_PREFIX or len(zones) > 2 ** (ATTACHMENT_SUBNET_PREFIX - prefix):
                 raise ValueError(
                     f"network.vpcs.{name}.cidr: {vpc.cidr} is too small for {len(zones)} availability zones "
-                    f"(its subnets would be /{blocks[0].prefixlen}; the smallest subnet is /{SMALLEST_SUBNET_PREFIX})"
+                    f"(its subnets would be /{prefix}; the smallest subnet is /{SMALLEST_SUBNET_PREFIX})"
                 )
         for region, zones in self.availability_zones.items():
             # The attachments need two AZs to survive one; NAT and firewall endpoints are per AZ.

@@ -66,9 +66,9 @@ def subnet_name(vpc: str, region: str, tier: str, zone: str) -> str:
 
 
 def route_table_name(vpc: str, region: str, tier: str, zone: str | None = None) -> str:
-    """``prod-eu-west-1-private`` (one table for all AZs) or ``egress-eu-west-1-attachment-a``."""
+    """``prod-eu-west-1-rt-private`` (one table for all AZs) or ``egress-eu-west-1-rt-attachment-a``."""
     suffix = f"-{zone[-1]}" if zone else ""
-    return f"{vpc_name(vpc, region)}-{tier}{suffix}"
+    return f"{vpc_name(vpc, region)}-rt-{tier}{suffix}"
 
 
 def transit_gateway_name(config: OrgConfig, region: str) -> str:

@@ -38,6 +38,17 @@ from stacks.network.routing import DIRECT_CONNECT, PEERING, VPN, RegionRouting, 
 from stacks.network.shared_services import CentralEndpoints, HybridDns
 from stacks.network.transit import TransitGatewayHub, apply_routing
 
+_VPN = ec2.CfnVPNConnection
+_STRONG_TUNNEL = _VPN.VpnTunnelOptionsSpecificationProperty(
+    ike_versions=[_VPN.IKEVersionsRequestListValueProperty(value="ikev2")],
+    phase1_encryption_algorithms=[_VPN.Phase1EncryptionAlgorithmsRequestListValueProperty(value="AES256-GCM-16")],
+    phase1_integrity_algorithms=[_VPN.Phase1IntegrityAlgorithmsRequestListValueProperty(value="SHA2-384")],
+    phase1_dh_group_numbers=[_VPN.Phase1DHGroupNumbersRequestListValueProperty(value=20)],
+    phase2_encryption_algorithms=[_VPN.Phase2EncryptionAlgorithmsRequestListValueProperty(value="AES256-GCM-16")],
+    phase2_integrity_algorithms=[_VPN.Phase2IntegrityAlgorithmsRequestListValueProperty(value="SHA2-384")],
+    phase2_dh_group_numbers=[_VPN.Phase2DHGroupNumbersRequestListValueProperty(value=20)],
+)
+
 
 def organization_arn(config: OrgConfig) -> str:
     management = config.account(AccountRole.MANAGEMENT).id
@@ -114,7 +125,7 @@ class NetworkHubStack(Stack):
                     share_with=None if owner.id == network_account.id else owner.id,
                 )
             self.vpcs[name] = built
-            attachments[name] = built.attachment.attr_id  # type: ignore[attr-defined]
+            attachments[name] = built.attachment.attr_id
 
         spoke_ids = {
             name: built.vpc.ref
@@ -172,7 +183,8 @@ class NetworkHubStack(Stack):
                 type="ipsec.1",
                 tags=name_tag(f"{config.organization.name_prefix}-on-premises"),
             )
-            # Two tunnels, to two AWS endpoints in different AZs: AWS always creates both.
+            # Two tunnels, to two AWS endpoints in different AZs (AWS always creates both),
+            # each limited to IKEv2 and current algorithms instead of the legacy defaults.
             vpn = ec2.CfnVPNConnection(
                 self,
                 "Vpn",
@@ -180,6 +192,7 @@ class NetworkHubStack(Stack):
                 transit_gateway_id=tgw,
                 type="ipsec.1",
                 static_routes_only=network.vpn.routing == "static",
+                vpn_tunnel_options_specifications=[_STRONG_TUNNEL, _STRONG_TUNNEL],
                 tags=name_tag(f"{config.organization.name_prefix}-vpn-{home}"),
             )
             # CloudFormation does not return the attachment a VPN connection creates; it is

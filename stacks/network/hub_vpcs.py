@@ -98,7 +98,7 @@ class InspectionVpc(NetworkVpc):
                 ]
             ),
         )
-        self.attachment = self.attach(transit_gateway_id=transit_gateway_id, appliance_mode=True)
+        self.attach(transit_gateway_id=transit_gateway_id, appliance_mode=True)
 
         firewall_routes = self.route_table("FirewallRoutes", "firewall")
         for subnet in self.subnets.values():
@@ -259,7 +259,7 @@ class EgressVpc(NetworkVpc):
         gateway_attachment = ec2.CfnVPCGatewayAttachment(
             self, "InternetGatewayAttachment", vpc_id=self.vpc.ref, internet_gateway_id=self.internet_gateway.ref
         )
-        self.attachment = self.attach(transit_gateway_id=transit_gateway_id)
+        self.attach(transit_gateway_id=transit_gateway_id)
 
         public_routes = self.route_table("PublicRoutes", "public")
         for subnet in self.subnets.values():

@@ -48,7 +48,7 @@ class NetworkPeeringStack(Stack):
             ).id
             for table in used
         }
-        apply_routing(
+        associations, routes = apply_routing(
             self,
             plan=RegionRouting(
                 tables=routing.tables,
@@ -58,4 +58,8 @@ class NetworkPeeringStack(Stack):
             tables=tables,
             attachments={PEERING: peering.id},
         )
+        # AWS documents the association of the peering attachment before its static routes.
+        for route in routes:
+            for association in associations:
+                route.add_dependency(association)
         harden_provider(self)

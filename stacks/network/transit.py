@@ -91,17 +91,21 @@ def apply_routing(
     tables: Mapping[str, str],
     attachments: Mapping[str, str],
     include_route: Callable[[StaticRoute], bool] = lambda route: True,
-) -> None:
+) -> tuple[list[ec2.CfnTransitGatewayRouteTableAssociation], list[ec2.CfnTransitGatewayRoute]]:
     """Associations, propagations and static routes of ``plan`` for the attachments and
-    tables given (by key); routes that ``include_route`` rejects are left to another stack."""
+    tables given (by key); routes that ``include_route`` rejects are left to another stack.
+    Returns the associations and the routes created."""
+    associations: list[ec2.CfnTransitGatewayRouteTableAssociation] = []
+    routes: list[ec2.CfnTransitGatewayRoute] = []
     for key, table in sorted(plan.associations.items()):
         if key in attachments and table in tables:
-            ec2.CfnTransitGatewayRouteTableAssociation(
+            association = ec2.CfnTransitGatewayRouteTableAssociation(
                 scope,
                 f"Associate-{key}",
                 transit_gateway_attachment_id=attachments[key],
                 transit_gateway_route_table_id=tables[table],
             )
+            associations.append(association)
     for propagation in sorted(plan.propagations):
         if propagation.attachment in attachments and propagation.table in tables:
             ec2.CfnTransitGatewayRouteTablePropagation(
@@ -113,9 +117,11 @@ def apply_routing(
     for route in plan.static_routes:
         if not include_route(route) or route.table not in tables:
             continue
-        construct_id = f"Route-{route.table}-{route.cidr.replace('/', '_')}"
+        # 10.1.0.0/16 -> 10x1x0x0n16: logical IDs keep letters and digits only, and must
+        # still tell 10.1.0.0/16 from 10.10.0.0/6.
+        construct_id = f"Route-{route.table}-{route.cidr.replace('.', 'x').replace('/', 'n')}"
         if route.target is None:
-            ec2.CfnTransitGatewayRoute(
+            created = ec2.CfnTransitGatewayRoute(
                 scope,
                 construct_id,
                 transit_gateway_route_table_id=tables[route.table],
@@ -123,10 +129,12 @@ def apply_routing(
                 blackhole=True,
             )
         else:
-            ec2.CfnTransitGatewayRoute(
+            created = ec2.CfnTransitGatewayRoute(
                 scope,
                 construct_id,
                 transit_gateway_route_table_id=tables[route.table],
                 destination_cidr_block=route.cidr,
                 transit_gateway_attachment_id=attachments[route.target],
             )
+        routes.append(created)
+    return associations, routes

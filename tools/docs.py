@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from analysis.assembly import StackTemplate, read_assembly
+from analysis.disaster_recovery import TierReport
+from analysis.disaster_recovery_report import (
+    render_assumptions,
+    render_cost,
+    render_overview,
+    render_rpo,
+    render_rto,
+    render_runbooks,
+)
 from analysis.guardrail_cases import CASES
 from analysis.organization_report import (
     build_organization,
@@ -27,6 +36,7 @@ from stacks.organization.service_control_policies import library
 
 ROOT = Path(__file__).resolve().parents[1]
 ORGANIZATION_PAGE = ROOT / "docs" / "patterns" / "organization.md"
+DISASTER_RECOVERY_PAGE = ROOT / "docs" / "patterns" / "disaster-recovery.md"
 
 
 def _stack(stacks: list[StackTemplate], prefix: str) -> StackTemplate:
@@ -49,6 +59,19 @@ def organization_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dic
     }
 
 
+def disaster_recovery_sections(reports: Mapping[str, TierReport]) -> dict[str, str]:
+    """The DR page's tables: all four tiers side by side, and the runbooks of each."""
+    return {
+        "dr-overview": render_overview(reports),
+        "dr-rpo": render_rpo(reports),
+        "dr-rto": render_rto(reports),
+        "dr-cost": render_cost(reports),
+        "dr-assumptions": render_assumptions(),
+        "dr-failover": render_runbooks(reports, failback=False),
+        "dr-failback": render_runbooks(reports, failback=True),
+    }
+
+
 def _replacement(body: str) -> Callable[[re.Match[str]], str]:
     def replace(match: re.Match[str]) -> str:
         return f"{match.group(1)}{body}\n{match.group(2)}"
@@ -66,20 +89,28 @@ def replace_sections(text: str, sections: dict[str, str]) -> str:
     return text
 
 
-def pages(outdir: str | Path) -> dict[Path, str]:
-    """Every generated page, as it should read for the assembly at ``outdir``."""
+def pages(outdir: str | Path, *, dr_reports: Mapping[str, TierReport] | None = None) -> dict[Path, str]:
+    """Every generated page, as it should read for the assembly at ``outdir``. The DR page
+    needs all four tiers: pass their reports (``tools.dr_tiers.tier_reports``) to include it."""
     config = load_config()  # the docs describe the example organization
     stacks = read_assembly(outdir)
-    return {
+    generated = {
         ORGANIZATION_PAGE: replace_sections(
             ORGANIZATION_PAGE.read_text(encoding="utf-8"), organization_sections(config, stacks)
         ),
     }
+    if dr_reports is not None:
+        generated[DISASTER_RECOVERY_PAGE] = replace_sections(
+            DISASTER_RECOVERY_PAGE.read_text(encoding="utf-8"), disaster_recovery_sections(dr_reports)
+        )
+    return generated
 
 
 def main(argv: list[str]) -> int:
     outdir = argv[0] if argv else "cdk.out"
-    for path, text in pages(outdir).items():
+    from tools.dr_tiers import tier_reports  # synthesizes the three tiers the example does not deploy
+
+    for path, text in pages(outdir, dr_reports=tier_reports(outdir)).items():
         path.write_text(text, encoding="utf-8")
         print(f"wrote {path.relative_to(ROOT)}")
     return 0

@@ -19,15 +19,23 @@ REGION = "eu-central-1"
 BUCKET = "exampleco-files-666666666666-eu-central-1"
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("FILES_BUCKET", BUCKET)
-    with mock_aws():
+@pytest.fixture(scope="module")
+def moto_s3() -> Iterator[Any]:
+    """One mocked account for the module (starting moto is most of a test's time)."""
+    with pytest.MonkeyPatch.context() as patch, mock_aws():
+        patch.setenv("AWS_DEFAULT_REGION", REGION)
+        patch.setenv("AWS_REGION", REGION)
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         yield s3
+
+
+@pytest.fixture
+def aws(moto_s3: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("FILES_BUCKET", BUCKET)
+    return moto_s3
 
 
 @pytest.fixture

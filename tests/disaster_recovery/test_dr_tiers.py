@@ -4,6 +4,10 @@ the tiers the example does not deploy pass the same gates as every other stack."
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from analysis.limits import check_template
@@ -11,6 +15,7 @@ from cdk_constructs.gates import MIN_REASON_LENGTH
 from org_config.model import DR_TIERS
 from tests.disaster_recovery.conftest import Tier
 from tests.support.scanners import cfn_lint, checkov
+from tests.support.synthesis import temporary_outdir
 
 ORDER = list(DR_TIERS)  # backup-restore, pilot-light, warm-standby, multi-site
 
@@ -97,17 +102,32 @@ def test_other_tiers_pass_cdk_nag(dr_tiers: dict[str, Tier], name: str) -> None:
     assert dr_tiers[name].synthesis.validation_error is None, dr_tiers[name].synthesis.validation_error
 
 
+@pytest.fixture(scope="module")
+def scans(dr_tiers: dict[str, Tier]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """cfn-lint and checkov once over the three tiers' templates (most of a scanner's time
+    is its start-up). The copies are named ``<tier>--<template>``: the tiers' stacks share
+    their names."""
+    folder = temporary_outdir("cdk-out-dr-scan-")
+    paths: list[Path] = []
+    for name in OTHER_TIERS:
+        for stack in dr_tiers[name].stacks:
+            copy = folder / f"{name}--{stack.template_path.name}"
+            shutil.copyfile(stack.template_path, copy)
+            paths.append(copy)
+    return cfn_lint(tuple(paths)), checkov(tuple(paths))
+
+
 @pytest.mark.parametrize("name", OTHER_TIERS)
-def test_other_tiers_pass_cfn_lint_checkov_and_limits(dr_tiers: dict[str, Tier], name: str) -> None:
+def test_other_tiers_pass_cfn_lint_checkov_and_limits(
+    dr_tiers: dict[str, Tier], scans: tuple[dict[str, Any], dict[str, Any]], name: str
+) -> None:
     tier = dr_tiers[name]
-    paths = tuple(s.template_path for s in tier.stacks)
-    lint = cfn_lint(paths)
-    scans = checkov(paths)
+    lint, checkov_results = scans
     problems: list[str] = []
     for stack in tier.stacks:
-        file = stack.template_path.name
+        file = f"{name}--{stack.template_path.name}"
         problems += [f"{file}: {f['Rule']['Id']} {f['Message']}" for f in lint.get(file, [])]
-        results = scans[file]
+        results = checkov_results[file]
         problems += [f"{file}: {c['check_id']} {c['resource']}" for c in results["failed"]]
         applied = {(c["resource"].split(".", 1)[1], c["check_id"]) for c in results["skipped"]}
         for logical_id, resource in stack.template["Resources"].items():

@@ -1,12 +1,12 @@
 # Two commands do everything on a fresh clone:
 #   make synth   set up, then synthesize the whole example organization into cdk.out
 #   make test    set up, then run linters, type checks and the full test suite
-# Select your own organization with CONFIG=path/to/org.yaml (see README).
+# Select your own organization with CONFIG=path/to/org.yaml (see README), and run every
+# gate on it with `make check CONFIG=path/to/org.yaml`.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(abspath $(VENV))/bin
-CDK    := $(abspath node_modules/.bin/cdk)
 
 # Node.js 24 from the virtualenv (the system Node may be end-of-life); no AWS calls:
 # no credentials from instance metadata, no CLI notices, version check or telemetry.
@@ -16,10 +16,10 @@ export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := true
 
-CONFIG_CONTEXT := $(if $(CONFIG),-c config=$(abspath $(CONFIG)))
-CONFIG_ARG     := $(if $(CONFIG),--config $(abspath $(CONFIG)))
+# Quoted, so a path with spaces stays one argument.
+CONFIG_ARG := $(if $(CONFIG),--config "$(CONFIG)")
 
-.PHONY: setup setup-dev synth test lint snapshot-update docs bench lock clean
+.PHONY: setup setup-dev synth check test lint snapshot-update docs bench lock clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,10 +40,13 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.runtime
 setup: $(VENV)/.runtime node_modules/.installed
 setup-dev: setup $(VENV)/.dev
 
+# Validates the config first and replaces cdk.out only after a synth that passed its gates.
 synth: setup
-	rm -rf cdk.out
-	$(CDK) synth --quiet --no-notices $(CONFIG_CONTEXT)
-	$(BIN)/python -m analysis.assembly cdk.out $(CONFIG_ARG)
+	$(BIN)/python -m tools.synth $(CONFIG_ARG)
+
+# Every gate of the test suite, on the organization in CONFIG (or ORG_CONFIG).
+check: setup-dev
+	$(BIN)/python -m tools.check $(CONFIG_ARG)
 
 lint: setup-dev
 	$(BIN)/ruff check .
@@ -63,10 +66,11 @@ test: setup-dev
 snapshot-update: setup-dev
 	$(BIN)/python -m pytest tests/gates -k snapshot --snapshot-update
 
-# Rewrite the generated sections of docs/patterns/*.md from a fresh synth of the example.
+# Rewrite the generated sections of docs/patterns/*.md from a fresh synth of the example
+# organization: the pages document the example, whatever CONFIG or ORG_CONFIG say.
 docs: setup-dev
-	rm -rf cdk.out
-	$(CDK) synth --quiet --no-notices
+	$(if $(CONFIG),$(error make docs documents the example organization; run it without CONFIG))
+	env -u ORG_CONFIG $(BIN)/python -m tools.synth
 	$(BIN)/python -m tools.docs cdk.out
 
 bench: setup-dev
@@ -80,4 +84,4 @@ lock: $(VENV)/bin/python
 	mv constraints.txt.new constraints.txt && rm -rf .lock-venv
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out cdk.out.staging cdk.out.previous .pytest_cache .mypy_cache .ruff_cache

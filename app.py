@@ -3,7 +3,8 @@
 
 The config file comes from the context value ``config`` (``cdk synth -c config=org.yaml``)
 or the ORG_CONFIG environment variable; without either, the embedded example
-organization is used. An invalid config stops here, before anything is written.
+organization is used. An invalid config stops here with one line naming the file, the
+field and the rule, before anything is written.
 """
 
 import os
@@ -12,6 +13,7 @@ import sys
 import aws_cdk as cdk
 
 from org_config import ConfigError, load_config
+from org_config.loader import config_source
 from stacks.organization_app import build_organization
 
 
@@ -21,7 +23,10 @@ def main() -> None:
     try:
         build_organization(app, load_config(config_path))
     except ConfigError as error:
-        sys.exit(f"config error: {error}")
+        message = str(error)
+        source = config_source(config_path)
+        # Errors raised while building name the field only; the loader's already name the file.
+        sys.exit(f"config error: {message if message.startswith(source + ': ') else f'{source}: {message}'}")
     app.synth()
 
 

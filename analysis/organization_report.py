@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.scp_evaluator import Decision, Organization, Request, evaluate, minified_size
-from org_config.model import ROOT_OU, AccountRole, OrgConfig
+from org_config.model import KNOWN_REGIONS, ROOT_OU, AccountRole, OrgConfig
+from org_config.names import log_bucket_name
 
 FULL_AWS_ACCESS = "FullAWSAccess"
 _FULL_AWS_ACCESS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -108,33 +109,73 @@ class GuardrailCase:
     action: str
     expected: bool  # True: allowed by the SCPs
     why: str
-    resource: str = "*"
+    resource: str  # an ARN ({account} and {region} filled in), or "*" for an action without a resource type
     region: str | None = None  # None: the home region
     context: Mapping[str, str | bool | list[str]] = field(default_factory=dict)
 
     def request(self, config: OrgConfig) -> Request:
-        account = config.account_named(self.account)
-        region = self.region or config.regions.home
+        values = placeholders(config, self.account, self.region)
+        account = values["account"]
         principal = PRINCIPALS[self.who].format(
             region=config.regions.home,
             break_glass=config.guardrails.break_glass_role,
             qualifier=_CDK_QUALIFIER,
-            account=account.id,
+            account=account,
         )
-        resource = self.resource.format(account=account.id, region=region)
         return Request(
-            principal_arn=f"arn:aws:iam::{account.id}:{principal}",
-            account_id=account.id,
+            principal_arn=f"arn:aws:iam::{account}:{principal}",
+            account_id=account,
             action=self.action,
-            resource=resource,
-            region=region,
-            context=dict(self.context),
+            resource=self.resource.format(**values),
+            region=values["region"],
+            context={
+                key: [v.format(**values) for v in value] if isinstance(value, list) else value
+                for key, value in self.context.items()
+            },
         )
+
+
+def outside_region(config: OrgConfig) -> str:
+    """A region the organization does not allow: us-east-1 when it is not allowed (global
+    services live there, which makes the exemptions interesting), else the first other."""
+    candidates = ["us-east-1", *sorted(KNOWN_REGIONS)]
+    return next(region for region in candidates if region not in config.regions.allowed)
+
+
+def case_account(config: OrgConfig, name: str) -> str:
+    """The account a case names: by account name, else the one account holding the role of
+    that name (so the table runs on an organization whose accounts are named otherwise)."""
+    if any(a.name == name for a in config.accounts):
+        return config.account_named(name).id
+    holders = [a for a in config.accounts if a.role.value == name]
+    if len(holders) != 1:
+        raise ValueError(f"the guardrail table names account '{name}', which the organization does not have")
+    return holders[0].id
+
+
+def placeholders(config: OrgConfig, account_name: str, region: str | None) -> dict[str, str]:
+    """What a case's resource, region and context may refer to: ``{account}`` and
+    ``{region}`` of the request, and the organization's ``{home}``, ``{dr}``, ``{outside}``
+    (a region it does not allow), ``{prefix}``, ``{log_archive}`` (account id) and
+    ``{cloudtrail_bucket}``."""
+    values = {
+        "home": config.regions.home,
+        "dr": config.regions.dr,
+        "outside": outside_region(config),
+        "prefix": config.organization.name_prefix,
+        "log_archive": config.account(AccountRole.LOG_ARCHIVE).id,
+        "cloudtrail_bucket": log_bucket_name(config, "cloudtrail"),
+        "account": case_account(config, account_name),
+    }
+    values["region"] = (region or "{home}").format(**values)
+    return values
 
 
 @dataclass(frozen=True)
 class Outcome:
     case: GuardrailCase
+    request: Request
+    """The case as sent to the evaluator: account, region and resource filled in."""
     decision: Decision
 
     @property
@@ -143,7 +184,8 @@ class Outcome:
 
 
 def evaluate_cases(config: OrgConfig, org: Organization, cases: list[GuardrailCase]) -> list[Outcome]:
-    return [Outcome(case, evaluate(org, case.request(config))) for case in cases]
+    requests = [case.request(config) for case in cases]
+    return [Outcome(case, request, evaluate(org, request)) for case, request in zip(cases, requests, strict=True)]
 
 
 # Rendering of the generated sections of docs/patterns/organization.md.
@@ -200,7 +242,8 @@ def render_scp_matrix(config: OrgConfig, scps: list[ScpResource]) -> str:
 
 
 def render_case_table(outcomes: list[Outcome]) -> str:
-    rows = ["| # | who | account | action | region | decision | decided by | why |", "|" + " --- |" * 8]
+    """The request table: each case with the resource as requested and the decision."""
+    rows = ["| # | who | account | action | resource | region | decision | decided by | why |", "|" + " --- |" * 9]
     for number, outcome in enumerate(outcomes, start=1):
         case, decision = outcome.case, outcome.decision
         verdict = "allow" if decision.allowed else "**deny**"
@@ -209,9 +252,11 @@ def render_case_table(outcomes: list[Outcome]) -> str:
             if decision.deciding_statement
             else ("exempt" if "not restrict" in decision.reason else "")
         )
-        action = case.action + (f" `{json.dumps(dict(case.context))}`" if case.context else "")
+        action = case.action + (f" `{json.dumps(dict(outcome.request.context))}`" if case.context else "")
+        resource = outcome.request.resource
+        region = "home" if case.region is None else outcome.request.region
         rows.append(
-            f"| {number} | {case.who} | {case.account} | `{action}` | {case.region or 'home'} | {verdict} | "
-            f"{decided_by} | {case.why} |"
+            f"| {number} | {case.who} | {case.account} | `{action}` | `{resource}` | {region} | "
+            f"{verdict} | {decided_by} | {case.why.format(region=outcome.request.region)} |"
         )
     return "\n".join(rows)

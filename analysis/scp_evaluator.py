@@ -25,10 +25,10 @@ A statement matches when its action, resource and condition parts all match:
 * ``Action``/``NotAction`` entries are ``service:name`` patterns compared
   case-insensitively; ``*`` matches any run of characters and ``?`` exactly one.
   ``NotAction`` matches a request whose action matches none of its entries.
-* ``Resource``/``NotResource`` entries are compared case-sensitively with the same
-  wildcards; a statement without either means ``Resource: "*"``. A request whose
-  resource is ``"*"`` (not resource-specific) is matched literally, so only
-  patterns that match the string ``*`` cover it.
+* ``Resource``/``NotResource`` entries are ``*`` or ARN patterns matched segment by
+  segment, as :func:`_resource_regex` describes; a statement must have exactly one
+  of the two elements. A request whose resource is ``"*"`` (an action without a
+  resource type) is covered only by the pattern ``*``.
 * ``Condition``: every operator block must hold, every key inside a block must
   hold, and several policy values for one key are alternatives (any may match).
   Condition keys are case-insensitive; values are case-sensitive except for the
@@ -39,8 +39,10 @@ Supported condition operators are the ``String*``, ``Arn*``, ``Numeric*``,
 ``IfExists`` suffix and an optional ``ForAnyValue:``/``ForAllValues:`` prefix.
 ``ArnEquals`` and ``ArnLike`` behave alike: the six colon-separated parts of the
 ARN are compared one by one, each part with wildcards (the last part, the
-resource, may itself contain colons). Date, IP address and binary operators are
-not supported and are reported as errors.
+resource, may itself contain colons), as the IAM User Guide's condition operator
+page describes them; unlike in the ``Resource`` element, no ``*`` there reaches
+past its part. Date, IP address and binary operators are not supported and are
+reported as errors.
 
 When a condition key is missing from the request (absent, or an empty list):
 
@@ -54,9 +56,12 @@ When a condition key is missing from the request (absent, or an empty list):
 
 A request value that is not a number never satisfies a ``Numeric*`` operator
 (negated or not), and a value that is not ``true``/``false`` never satisfies
-``Bool``. A multivalued request key used without a set prefix holds for a plain
-operator when any value matches and, for a negated operator, when every value
-satisfies it (that is, no value matches a listed one).
+``Bool``. A multivalued key needs a set operator (``ForAnyValue:`` or
+``ForAllValues:``), as the IAM User Guide says in "Single-valued vs. multivalued
+context keys" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html):
+a plain operator on ``aws:TagKeys`` or ``aws:PrincipalServiceNamesList`` (the
+multivalued global keys that page names) is a load error, and a plain operator on
+any key the request gives as a list raises :class:`PolicyError` when evaluated.
 
 The request context holds ``aws:PrincipalArn``, ``aws:RequestedRegion`` and
 ``aws:PrincipalAccount`` (the request's account id), plus any key given in
@@ -65,8 +70,9 @@ The request context holds ``aws:PrincipalArn``, ``aws:RequestedRegion`` and
 A malformed or unsupported policy never yields an allow: :func:`load_policy`
 raises :class:`PolicyError` for an unknown top-level or statement element, a
 ``Principal``/``NotPrincipal`` element (not allowed in SCPs), a missing or
-invalid ``Effect``, both or neither of ``Action``/``NotAction``, both
-``Resource`` and ``NotResource``, an unknown operator, a value of the wrong JSON
+invalid ``Effect``, both or neither of ``Action``/``NotAction``, both or neither
+of ``Resource``/``NotResource``, a resource pattern the IAM documentation rules out
+(see :func:`_resource_pattern_problem`), an unknown operator, a value of the wrong JSON
 type, a non-numeric ``Numeric*`` value, a duplicate ``Sid`` and any policy
 variable (``${...}``), which this evaluator does not resolve.
 """
@@ -114,6 +120,10 @@ _STATEMENT_KEYS = frozenset({"Sid", "Effect", "Action", "NotAction", "Resource",
 _ACTION_PATTERN = re.compile(r"\*|[A-Za-z0-9-]+:[A-Za-z0-9_*?-]+")
 _NUMBER_PATTERN = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 _ACCOUNT_ID_PATTERN = re.compile(r"[0-9]{12}")
+_SERVICE_PATTERN = re.compile(r"[a-z0-9-]+")
+_REQUEST_ARN_PATTERN = re.compile(r"arn:[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]*:[^:]*:.+", re.DOTALL)
+_MULTIVALUED_GLOBAL_KEYS = frozenset({"aws:tagkeys", "aws:principalservicenameslist"})
+"""Global keys the IAM User Guide names as multivalued (lower-cased)."""
 _SERVICE_LINKED_ROLE_MARKER = ":role/aws-service-role/"
 _IF_EXISTS = "IfExists"
 
@@ -188,6 +198,8 @@ class Condition:
         """Whether the condition holds for the request's values of this key.
 
         ``None`` or an empty sequence means the key is missing from the request.
+        Several values need a set qualifier; under a plain operator they raise
+        ``ValueError`` (:meth:`Statement.matches` reports it as a :class:`PolicyError`).
         """
         operator = _OPERATORS[self.base_operator]
         present = bool(request_values)
@@ -204,7 +216,9 @@ class Condition:
             return all(results)
         if self.qualifier == "ForAnyValue":
             return any(results)
-        return all(results) if operator.negated else any(results)
+        if len(results) > 1:
+            raise ValueError(f"{self.operator} {self.key}: several request values need ForAnyValue: or ForAllValues:")
+        return results[0]
 
 
 @dataclass(frozen=True)
@@ -222,6 +236,8 @@ class Statement:
     not_resource: bool
     """True when ``resources`` came from ``NotResource``."""
     conditions: tuple[Condition, ...] = ()
+    policy: str = "policy"
+    """Name of the policy the statement belongs to, for error messages."""
 
     @property
     def label(self) -> str:
@@ -233,10 +249,18 @@ class Statement:
         action_listed = any(_wildcard_match(p, request.action, True) for p in self.actions)
         if action_listed == self.not_action:
             return False
-        resource_listed = any(_wildcard_match(p, request.resource, False) for p in self.resources)
+        resource_listed = any(_resource_regex(p).fullmatch(request.resource) for p in self.resources)
         if resource_listed == self.not_resource:
             return False
         context = request.condition_context()
+        for condition in self.conditions:
+            if not condition.qualifier and condition.base_operator != "Null" and request.is_multivalued(condition.key):
+                raise PolicyError(
+                    self.policy,
+                    f"{condition.operator} {condition.key}: the request gives this key as a list; "
+                    "a multivalued key needs ForAnyValue: or ForAllValues:",
+                    self.label,
+                )
         return all(c.holds(context.get(c.key.lower())) for c in self.conditions)
 
 
@@ -330,18 +354,17 @@ def _load_statement(policy: str, index: int, raw: Any) -> Statement:
         if not _ACTION_PATTERN.fullmatch(action):
             raise fail(f"{action_element} entry {action!r} is not '*' or 'service:action'")
 
-    if "Resource" in raw and "NotResource" in raw:
-        raise fail("Resource and NotResource cannot both be present")
+    if ("Resource" in raw) == ("NotResource" in raw):
+        raise fail("exactly one of Resource and NotResource is required")
     not_resource = "NotResource" in raw
-    if not_resource:
-        resources = _string_list(raw["NotResource"], "NotResource", fail)
-    elif "Resource" in raw:
-        resources = _string_list(raw["Resource"], "Resource", fail)
-    else:
-        resources = ("*",)
+    resource_element = "NotResource" if not_resource else "Resource"
+    resources = _string_list(raw[resource_element], resource_element, fail)
     for resource in resources:
         if "${" in resource:
             raise fail(f"policy variables are not supported (resource {resource!r})")
+        problem = _resource_pattern_problem(resource)
+        if problem:
+            raise fail(f"{resource_element} entry {resource!r}: {problem}")
 
     conditions = _load_conditions(raw.get("Condition", {}), fail)
     return Statement(
@@ -353,6 +376,7 @@ def _load_statement(policy: str, index: int, raw: Any) -> Statement:
         resources=resources,
         not_resource=not_resource,
         conditions=conditions,
+        policy=policy,
     )
 
 
@@ -379,6 +403,8 @@ def _load_conditions(block: Any, fail: _Fail) -> tuple[Condition, ...]:
                 raise fail(f"{operator} has an empty or non-string condition key")
             if "${" in key:
                 raise fail(f"policy variables are not supported (key {key!r})")
+            if not qualifier and base != "Null" and key.lower() in _MULTIVALUED_GLOBAL_KEYS:
+                raise fail(f"{operator} {key}: a multivalued key needs ForAnyValue: or ForAllValues:")
             values = _condition_values(operator, key, raw_values, fail)
             _check_values(base, operator, key, values, fail)
             conditions.append(
@@ -460,6 +486,66 @@ def _wildcard_match(pattern: str, value: str, ignore_case: bool) -> bool:
     return _wildcard_regex(pattern, ignore_case).fullmatch(value) is not None
 
 
+def _resource_pattern_problem(pattern: str) -> str | None:
+    """Why a ``Resource``/``NotResource`` entry cannot be evaluated, or ``None``.
+
+    Besides ``*``, an entry is an ARN pattern: the literal ``arn``, a partition and a
+    concrete service, then region, account and resource. The service segment may not
+    hold a wildcard (IAM User Guide, "IAM JSON policy elements: Resource"). Partition,
+    service and region are lower case in every ARN AWS builds, so a pattern with an
+    upper-case letter there could never match and is reported instead. A pattern with
+    fewer than six segments must end in ``*``, which may expand over the rest.
+    """
+    if pattern == "*":
+        return None
+    segments = pattern.split(":")
+    if len(segments) < 3 or segments[0] != "arn":
+        return "not '*' and not an ARN ('arn:partition:service:region:account:resource')"
+    partition, service, region = segments[1], segments[2], segments[3] if len(segments) > 3 else ""
+    if "*" in service or "?" in service:
+        return "a wildcard may not be used in the service segment"
+    if not _SERVICE_PATTERN.fullmatch(service):
+        return f"the service segment {service!r} is not a lower-case service namespace"
+    if partition != partition.lower() or region != region.lower():
+        return "partition and region are lower case in every ARN; this pattern could never match"
+    if len(segments) < 6 and not pattern.endswith("*"):
+        return "an ARN has six colon-separated segments; a shorter pattern must end in '*'"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _resource_regex(pattern: str) -> re.Pattern[str]:
+    """The compiled matcher for one ``Resource``/``NotResource`` entry.
+
+    Follows the IAM User Guide, "IAM JSON policy elements: Resource", section "Using
+    wildcards in resource ARNs"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html):
+    ``*`` (any run of characters) and ``?`` (one character) work within the segments
+    of an ARN, the parts separated by colons, so neither matches a colon; only a ``*``
+    that is the last character of a segment may expand past the colon boundaries.
+    ``arn:aws:s3*k`` is therefore refused at load time (wildcard in the service
+    segment) rather than matched across colons, and ``arn:aws:sqs:eu-*-1:...`` does
+    not reach into the account segment. Every segment compares case-sensitively: the
+    page says the resource part is case sensitive, and partition, service and region
+    are lower case in both the request and (checked at load) the pattern. The pattern
+    ``*`` matches everything, including the request resource ``*``.
+    """
+    if pattern == "*":
+        return re.compile(".*", re.DOTALL)
+    parts: list[str] = []
+    for segment in pattern.split(":"):
+        converted = []
+        for position, ch in enumerate(segment):
+            if ch == "*":
+                converted.append(".*" if position == len(segment) - 1 else "[^:]*")
+            elif ch == "?":
+                converted.append("[^:]")
+            else:
+                converted.append(re.escape(ch))
+        parts.append("".join(converted))
+    return re.compile(":".join(parts), re.DOTALL)
+
+
 def _arn_match(pattern: str, value: str) -> bool:
     """Compare two ARNs part by part; each of the six parts may use wildcards."""
     value_parts = value.split(":", 5)
@@ -517,7 +603,9 @@ class Request:
 
     ``aws:PrincipalArn``, ``aws:RequestedRegion`` and ``aws:PrincipalAccount`` are
     derived from the fields; ``context`` adds other condition keys or overrides
-    those three. An empty list in ``context`` stands for a missing key.
+    those three. An empty list in ``context`` stands for a missing key; a list (even
+    of one value or none) marks the key as multivalued. ``resource`` is ``*`` for an
+    action without a resource type, otherwise a concrete ARN.
     """
 
     principal_arn: str
@@ -532,12 +620,21 @@ class Request:
             raise ValueError(f"account id must be 12 digits, got {self.account_id!r}")
         if self.action.count(":") != 1 or "*" in self.action or "?" in self.action:
             raise ValueError(f"action must be a concrete 'service:Action', got {self.action!r}")
+        if self.resource != "*" and not _REQUEST_ARN_PATTERN.fullmatch(self.resource):
+            raise ValueError(
+                f"resource must be '*' or an ARN 'arn:partition:service:region:account:resource', got {self.resource!r}"
+            )
         lowered = [key.lower() for key in self.context]
         if len(set(lowered)) != len(lowered):
             raise ValueError("context keys must be unique ignoring case")
         for key, value in self.context.items():
             _context_values(key, value)
         object.__setattr__(self, "context", MappingProxyType(dict(self.context)))
+
+    def is_multivalued(self, key: str) -> bool:
+        """Whether the request gives ``key`` (compared ignoring case) as a list."""
+        lowered = key.lower()
+        return any(k.lower() == lowered and _is_list(v) for k, v in self.context.items())
 
     def condition_context(self) -> dict[str, tuple[str, ...]]:
         """All condition keys of the request, lower-cased, each with its values."""
@@ -549,6 +646,10 @@ class Request:
         for key, value in self.context.items():
             context[key.lower()] = _context_values(key, value)
         return context
+
+
+def _is_list(value: object) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str)
 
 
 def _context_values(key: str, value: object) -> tuple[str, ...]:

@@ -1,37 +1,62 @@
-"""The synth-time gate (cdk-nag) and the one place where a finding is accepted instead of
-fixed.
+"""The synth-time gates (cdk-nag, Control Tower proactive controls) and the one place
+where a finding is accepted instead of fixed.
 
-:func:`attach_nag` runs the AwsSolutions rules over the whole app at synth, so every stack
-is checked without being listed anywhere; an unacknowledged finding fails the synth. A
-cdk-nag finding is acknowledged through CDK's ``Validations`` API and a checkov check is
-skipped through resource metadata; both require a reason a reviewer can judge. Tests read
-the reasons back from the validation report and the templates, so an acknowledgement
-cannot be silent.
+:func:`attach_gates` runs cdk-nag's AwsSolutions rules and the Control Tower cfn-guard
+rules over the whole app at synth, so every stack is checked without being listed
+anywhere; an unacknowledged finding fails the synth. A cdk-nag finding is acknowledged and
+a Control Tower control exempted through CDK's ``Validations`` API, a checkov check is
+skipped through resource metadata; each requires a reason a reviewer can judge and is
+written into the template, where tests read it back, so an acknowledgement cannot be
+silent.
 """
 
 from __future__ import annotations
 
 import re
+import typing
+from pathlib import Path
 
-from aws_cdk import Acknowledgment, CfnResource, Stage, Validations
+from aws_cdk import Acknowledgment, CfnResource, IPolicyValidationPlugin, Stage, Validations
 from cdk_nag import AwsSolutionsChecks
+from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 from constructs import IConstruct
+
+from analysis import control_tower
 
 MIN_REASON_LENGTH = 30
 _NAG_RULE = re.compile(r"^AwsSolutions-[A-Za-z]+\d+(\[.+\])?$")
 _CHECKOV_CHECK = re.compile(r"^CKV2?_AWS_\d+$")
 
 
-def attach_nag(stage: Stage) -> None:
-    """Run cdk-nag's AwsSolutions pack on every stack of ``stage`` when it synthesizes.
+# The name the Control Tower plugin reports under; an exemption's Validations id is
+# "<plugin>::<cfn-guard rule name>".
+CONTROL_TOWER_PLUGIN = "cdk-validator-cfnguard"
+
+
+def attach_gates(stage: Stage) -> None:
+    """Run cdk-nag's AwsSolutions pack and the Control Tower proactive controls on every
+    stack of ``stage`` when it synthesizes.
 
     CDK runs validation plugins only for the app's own assembly; a nested ``Stage`` must
-    call :func:`check_nag_now` before it synthesizes.
+    call :func:`check_stage_now` instead.
 
-    Acknowledgements are also written into each resource's ``cdk_nag`` metadata, so the
-    template itself records what was accepted and why.
+    Acknowledgements are also written into each resource's ``cdk_nag`` or
+    ``control_tower`` metadata, so the template itself records what was accepted and why.
     """
-    Validations.of(stage).add_plugins(AwsSolutionsChecks(stage, write_suppressions_to_cloud_formation=True))
+    Validations.of(stage).add_plugins(
+        AwsSolutionsChecks(stage, write_suppressions_to_cloud_formation=True),
+        # The plugin implements the Beta1 interface, which the CDK still runs.
+        typing.cast(IPolicyValidationPlugin, CfnGuardValidator()),
+    )
+
+
+def check_stage_now(stage: Stage, template: Path) -> None:
+    """The gates of :func:`attach_gates` for a nested stage: cdk-nag on its constructs and
+    the Control Tower rules on its synthesized ``template``; raise on any open finding."""
+    check_nag_now(stage)
+    failed = control_tower.evaluate([template])[template.name].failed
+    if failed:
+        raise RuntimeError("Control Tower proactive controls:\n" + "\n".join(control_tower.describe(failed)))
 
 
 def check_nag_now(scope: IConstruct) -> None:
@@ -58,6 +83,28 @@ def acknowledge_nag(scope: IConstruct, rule_id: str, reason: str) -> None:
         raise ValueError(f"'{rule_id}' is not an AwsSolutions rule id (e.g. AwsSolutions-S1)")
     _require_reason(rule_id, reason)
     Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def exempt_control(scope: IConstruct, control: str, reason: str) -> None:
+    """Exempt the resource of ``scope`` from the Control Tower proactive control ``control``
+    (e.g. ``CT.S3.PR.2``), for ``reason``; recorded in the resource's ``control_tower``
+    metadata. Where the rule misreads an intrinsic function rather
+    than the resource breaking it, the reason must say so."""
+    if not control_tower.CONTROL_ID.fullmatch(control):
+        raise ValueError(f"'{control}' is not a Control Tower proactive control id (e.g. CT.S3.PR.2)")
+    rule = control_tower.rule_names().get(control)
+    if rule is None:
+        raise ValueError(f"{control} is not among the Control Tower rules this project runs")
+    _require_reason(control, reason)
+    Validations.of(scope).acknowledge(Acknowledgment(id=f"{CONTROL_TOWER_PLUGIN}::{rule}", reason=reason))
+    # The record goes on the resource the control judges: the construct itself, or the
+    # CloudFormation resource behind an L2 construct.
+    resource = scope if isinstance(scope, CfnResource) else scope.node.default_child
+    if not isinstance(resource, CfnResource):
+        raise ValueError(f"{scope.node.path} has no CloudFormation resource of its own to exempt")
+    metadata = resource.get_metadata(control_tower.METADATA_KEY) or {"exempt": []}
+    metadata["exempt"] = [*metadata["exempt"], {"control": control, "rule": rule, "reason": reason}]
+    resource.add_metadata(control_tower.METADATA_KEY, metadata)
 
 
 def skip_checkov(resource: CfnResource, check_id: str, reason: str) -> None:

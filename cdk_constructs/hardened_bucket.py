@@ -11,6 +11,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cdk_constructs.gates import exempt_control
+
 
 @dataclass(frozen=True, kw_only=True)
 class Lifecycle:
@@ -36,6 +38,8 @@ class HardenedBucket(Construct):
       (lifecycle expiration still works: it is not a request subject to bucket policy);
     * versioning, and Object Lock default retention when ``object_lock_days`` is given;
     * server access logs to ``access_logs_bucket`` when given;
+    * object events sent to Amazon EventBridge, where security tooling can react to them
+      (free unless a rule matches; AWS Control Tower's CT.S3.PR.4 asks for notifications);
     * lifecycle transitions to colder classes, and incomplete multipart uploads aborted
       after 7 days;
     * RETAIN on delete and replace.
@@ -104,6 +108,24 @@ class HardenedBucket(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.cfn_bucket = typing.cast(s3.CfnBucket, self.bucket.node.default_child)
+        # Set on the bucket itself: CDK's event_bridge_enabled would add a custom resource (a
+        # Lambda function with broad S3 rights) to make the same call.
+        self.cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
+        )
+        if encryption_key is None:
+            # The server access log destination: S3 delivers those logs only to a bucket with
+            # SSE-S3, without Object Lock default retention, and not into the bucket itself.
+            for control, reason in (
+                ("CT.S3.PR.10", "S3 delivers server access logs only to a bucket encrypted with SSE-S3, not SSE-KMS."),
+                ("CT.S3.PR.2", "This is the server access log destination; logging it into itself would loop."),
+                (
+                    "CT.S3.PR.9",
+                    "S3 delivers server access logs only to a bucket without Object Lock default retention; "
+                    "the bucket policy denies object deletion instead.",
+                ),
+            ):
+                exempt_control(self.cfn_bucket, control, reason)
         if deny_object_deletion:
             self.bucket.add_to_resource_policy(
                 iam.PolicyStatement(

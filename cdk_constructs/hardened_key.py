@@ -21,7 +21,11 @@ class HardenedKey(Construct):
       30-day deletion window if someone schedules deletion by hand;
     * the default key policy: the owning account administers the key through IAM; no other
       principal can use it until :meth:`allow_service` grants a service principal narrow
-      actions under conditions that tie the request to this organization.
+      actions under conditions that tie the request to this organization;
+    * nobody may create a grant on the key except for an AWS service acting on a resource
+      (``kms:GrantIsForAWSResource``) or an AWS service itself: without this, any
+      administrator could hand the key to an outside principal through a grant, which the
+      key policy would never show (the statement AWS Control Tower's CT.KMS.PR.3 requires).
 
     ``key`` is the underlying ``aws_kms.Key`` for anything this construct does not cover.
     """
@@ -36,6 +40,18 @@ class HardenedKey(Construct):
             enable_key_rotation=True,
             pending_window=Duration.days(30),
             removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyGrantsExceptForAwsResources",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:CreateGrant"],
+                resources=["*"],
+                conditions={
+                    "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+                },
+            )
         )
 
     def allow_service(

@@ -231,7 +231,7 @@ class SpokeVpc(NetworkVpc):
             destination_cidr_block="0.0.0.0/0",
             transit_gateway_id=transit_gateway_id,
         )
-        default_route.add_dependency(self.attachment)  # a route to a TGW needs the attachment first
+        default_route.add_resource_dependency(self.attachment)  # a route to a TGW needs the attachment first
         for service in ("s3", "dynamodb"):
             ec2.CfnVPCEndpoint(
                 self,

@@ -58,7 +58,39 @@ KNOWN_REGIONS: frozenset[str] = frozenset(
 
 ROOT_OU = "Root"
 
+# Bucket name starts and ends that S3 reserves ("General purpose bucket naming rules",
+# Amazon S3 User Guide).
+S3_RESERVED_PREFIXES: tuple[str, ...] = ("xn--", "sthree-", "amzn-s3-demo-")
+S3_RESERVED_SUFFIXES: tuple[str, ...] = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+# Every stack stays at or below half the CloudFormation quota of 500 resources, so it can
+# grow; config values that add resources are checked against it before anything is built.
+RESOURCE_BUDGET = 250
+
 _NAME = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
+_OU_NAME = r"^[A-Za-z][A-Za-z0-9-]{0,62}$"
+_ORGANIZATION_ID = r"^o-[a-z0-9]{10,32}$"
+_ROOT_ID = r"^r-[0-9a-z]{4,32}$"
+_NAME_PREFIX = r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$"
+_ROLE_NAME = r"^[A-Za-z0-9+=,.@_-]{1,64}$"
+_GROUP_ID = r"^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$"
+_INSTANCE_ARN = r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$"
+# An EC2 instance type or a family wildcard: t3.micro, t3.*, m7i-flex.large.
+_INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\.(\*|[a-z0-9-]+)$"
+
+# Every pattern a field must match, with its rule in words for the error message.
+PATTERN_RULES: dict[str, str] = {
+    _NAME: "must be 3 to 32 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen",
+    _OU_NAME: "must be 1 to 63 letters, digits and hyphens, starting with a letter",
+    _ORGANIZATION_ID: "must be an organization id: 'o-' and 10 to 32 lowercase letters or digits",
+    _ROOT_ID: "must be a root id: 'r-' and 4 to 32 lowercase letters or digits",
+    _NAME_PREFIX: (
+        "must be 3 to 20 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen"
+    ),
+    _ROLE_NAME: "must be an IAM role name: 1 to 64 letters, digits and +=,.@_-",
+    _GROUP_ID: "must be an IAM Identity Center group id (a UUID, optionally after a 10-character store prefix)",
+    _INSTANCE_ARN: "must be an IAM Identity Center instance ARN (arn:aws:sso:::instance/ssoins-...)",
+    _INSTANCE_TYPE: "must be an EC2 instance type or family wildcard such as t3.micro or t3.*",
+}
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 
 
@@ -132,29 +164,44 @@ class Account(_Model):
 
 
 class OrganizationalUnit(_Model):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,62}$")]
+    name: Annotated[str, Field(pattern=_OU_NAME)]
     parent: str = ROOT_OU
 
 
 class ScpLimits(_Model):
-    """Service control policy quotas. AWS has documented 5,120 characters and 5 policies
-    per target; some sources report 10,240 and 10 since May 2026, so both are settings."""
+    """Service control policy quotas ("Quotas and service limits for AWS Organizations",
+    AWS Organizations User Guide): 5,120 characters per SCP and 5 SCPs per root, OU or
+    account, FullAWSAccess included. Some sources report 10,240 and 10 since May 2026, so
+    both are settings; a value may be lowered, and raised only up to those figures, the
+    largest AWS has stated (a higher one would let synth pass what AWS rejects)."""
 
-    max_policy_characters: Annotated[int, Field(ge=1, le=1_000_000)] = 5120
-    max_policies_per_target: Annotated[int, Field(ge=1, le=100)] = 5
+    max_policy_characters: Annotated[int, Field(ge=1, le=10_240)] = 5120
+    max_policies_per_target: Annotated[int, Field(ge=1, le=10)] = 5
 
 
 class Organization(_Model):
-    id: Annotated[str, Field(pattern=r"^o-[a-z0-9]{10,32}$")]
-    root_id: Annotated[str, Field(pattern=r"^r-[0-9a-z]{4,32}$")]
+    id: Annotated[str, Field(pattern=_ORGANIZATION_ID)]
+    root_id: Annotated[str, Field(pattern=_ROOT_ID)]
     # Prefix of every deterministic physical name (buckets, aliases, roles), so names
     # never collide with another organization's in the global S3 namespace.
-    name_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")]
+    name_prefix: Annotated[str, Field(pattern=_NAME_PREFIX)]
     organizational_units: tuple[OrganizationalUnit, ...]
     # Creating accounts with AWS::Organizations::Account is a one-way door (closing an
     # account takes 90 days), so existing accounts are referenced by id unless this is on.
     create_accounts: bool = False
     scp_limits: ScpLimits = ScpLimits()
+
+    @field_validator("name_prefix")
+    @classmethod
+    def _prefix_not_reserved(cls, value: str) -> str:
+        # Bucket names start with the prefix: S3 reserves these starts of a bucket name.
+        for reserved in S3_RESERVED_PREFIXES:
+            if value.startswith(reserved):
+                raise ValueError(f"'{value}' starts with '{reserved}', which S3 reserves at the start of bucket names")
+        # Key aliases are alias/<prefix>/...; KMS reserves alias/aws/ for AWS managed keys.
+        if value == "aws":
+            raise ValueError("'aws' would make key aliases start with alias/aws/, which KMS reserves")
+        return value
 
 
 class Regions(_Model):
@@ -763,42 +810,122 @@ class Guardrails(_Model):
 
     # The one role that may act outside the guardrails in an emergency (deployed to every
     # member account by the member-roles StackSet, assumable from the management account).
-    break_glass_role: Annotated[str, Field(pattern=r"^[A-Za-z0-9+=,.@_-]{1,64}$")] = "OrganizationBreakGlass"
+    break_glass_role: Annotated[str, Field(pattern=_ROLE_NAME)] = "OrganizationBreakGlass"
     # Empty by default: an SCP at the root also binds every future OU before anyone has
     # decided what that OU is for; attaching per OU keeps each OU's guardrails explicit.
     scps_at_root: tuple[str, ...] = ()
     scps_by_ou: dict[str, tuple[str, ...]] = {}
-    sandbox_instance_types: tuple[str, ...] = ("t3.*", "t4g.*")
+    sandbox_instance_types: Annotated[
+        tuple[Annotated[str, Field(pattern=_INSTANCE_TYPE)], ...], Field(min_length=1)
+    ] = ("t3.*", "t4g.*")
     # OUs whose accounts receive the cross-account roles (audit read-only, break-glass).
-    member_roles_ous: tuple[str, ...] = ()
+    member_roles_ous: Annotated[tuple[str, ...], Field(min_length=1)]
+
+    @field_validator("scps_at_root")
+    @classmethod
+    def _root_keeps_the_organization_working(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "deny-all" in value:
+            raise ValueError("'deny-all' at the root would deny every member account; attach it to an OU of accounts")
+        return value
+
+    @field_validator("member_roles_ous", "sandbox_instance_types")
+    @classmethod
+    def _no_repeats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for index, item in enumerate(value):
+            if item in value[:index]:
+                raise ValueError(f"lists '{item}' twice (at [{value.index(item)}] and [{index}])")
+        return value
+
+
+# AWS tag limits: a key is 1 to 128 characters, a value 0 to 256 (the policies below need
+# non-empty values), and neither may start with the reserved "aws:" prefix.
+_TagKey = Annotated[str, Field(min_length=1, max_length=128)]
+_TagValue = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+def _not_reserved(value: str) -> str:
+    if value.lower().startswith("aws:"):
+        raise ValueError(f"'{value}' starts with 'aws:', which AWS reserves for its own tags")
+    return value
 
 
 class TagPolicy(_Model):
-    cost_centers: Annotated[tuple[str, ...], Field(min_length=1)]
-    environments: Annotated[tuple[str, ...], Field(min_length=1)]
+    cost_centers: Annotated[tuple[_TagValue, ...], Field(min_length=1)]
+    environments: Annotated[tuple[_TagValue, ...], Field(min_length=1)]
+
+    @field_validator("cost_centers", "environments")
+    @classmethod
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for index, item in enumerate(value):
+            if item in value[:index]:
+                raise ValueError(f"lists '{item}' twice")
+        return value
+
+
+# AWS Backup schedules: a six-field cron expression or a rate, both in UTC.
+_CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+_RATE = re.compile(r"^rate\([1-9]\d* (minute|minutes|hour|hours|day|days)\)$")
 
 
 class BackupPolicy(_Model):
     schedule: str = "cron(0 3 ? * * *)"  # daily, 03:00 UTC
     retention_days: Annotated[int, Field(ge=1, le=36_500)] = 35
-    tag_key: str = "backup"
-    tag_value: str = "daily"
+    tag_key: _TagKey = "backup"
+    tag_value: _TagValue = "daily"
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_expression(cls, value: str) -> str:
+        if not (_CRON.fullmatch(value) or _RATE.fullmatch(value)):
+            raise ValueError(
+                f"'{value}' is not a schedule AWS Backup accepts: use cron(minutes hours day-of-month month "
+                "day-of-week year), e.g. cron(0 3 ? * * *), or rate(N hours|days)"
+            )
+        return value
+
+    @field_validator("tag_key")
+    @classmethod
+    def _key_not_reserved(cls, value: str) -> str:
+        return _not_reserved(value)
 
 
 class Assignment(_Model):
     group_name: str  # for people reading the config and the docs
-    group_id: Annotated[
-        str,
-        Field(pattern=r"^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$"),
-    ]
+    group_id: Annotated[str, Field(pattern=_GROUP_ID)]
     permission_set: Literal["administrator", "read-only", "network-administrator"]
     accounts: Annotated[tuple[str, ...], Field(min_length=1)]  # account names
 
 
+# Permission sets the Identity Center stack always creates (see stacks/organization/identity_center.py).
+PERMISSION_SET_COUNT = 3
+
+
 class IdentityCenter(_Model):
-    instance_arn: Annotated[str, Field(pattern=r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$")]
+    instance_arn: Annotated[str, Field(pattern=_INSTANCE_ARN)]
     session_duration_hours: Annotated[int, Field(ge=1, le=12)] = 4
     assignments: tuple[Assignment, ...] = ()
+
+    @model_validator(mode="after")
+    def _each_grant_once(self) -> IdentityCenter:
+        seen: dict[tuple[str, str, str], str] = {}
+        for index, assignment in enumerate(self.assignments):
+            for position, account in enumerate(assignment.accounts):
+                grant = (assignment.group_id, assignment.permission_set, account)
+                field = f"identity_center.assignments[{index}].accounts[{position}]"
+                if grant in seen:
+                    raise ValueError(
+                        f"{field}: group '{assignment.group_name}' already gets '{assignment.permission_set}' "
+                        f"in '{account}' at {seen[grant]}"
+                    )
+                seen[grant] = field
+        resources = PERMISSION_SET_COUNT + len(seen)
+        if resources > RESOURCE_BUDGET:
+            raise ValueError(
+                f"identity_center.assignments: {len(seen)} group-account grants make the Identity Center stack "
+                f"{resources} resources, over the budget of {RESOURCE_BUDGET} per stack (half the CloudFormation "
+                "quota); assign groups to fewer accounts or split the assignments across stacks"
+            )
+        return self
 
 
 class OrgConfig(_Model):
@@ -807,7 +934,7 @@ class OrgConfig(_Model):
     regions: Regions
     network: Network
     log_archive: LogArchive = LogArchive()
-    guardrails: Guardrails = Guardrails()
+    guardrails: Guardrails
     tag_policy: TagPolicy
     backup_policy: BackupPolicy = BackupPolicy()
     identity_center: IdentityCenter
@@ -822,8 +949,22 @@ class OrgConfig(_Model):
         self._check_roles()
         self._check_references()
         self._check_network()
+<<<<<<< HEAD
         self._check_disaster_recovery()
+=======
+        self._check_bucket_names()
+>>>>>>> network
         return self
+
+    def _check_bucket_names(self) -> None:
+        from org_config.names import bucket_name_problem, bucket_names  # names builds on this model
+
+        for purpose, name in bucket_names(self).items():
+            problem = bucket_name_problem(name)
+            if problem:
+                raise ValueError(
+                    f"organization.name_prefix: the {purpose} bucket would be named '{name}', which {problem}"
+                )
 
     def _check_unique(self) -> None:
         for attribute in ("name", "id", "email"):
@@ -839,10 +980,12 @@ class OrgConfig(_Model):
         ous = self.organization.organizational_units
         names = [ou.name for ou in ous]
         for index, ou in enumerate(ous):
-            if ou.name == ROOT_OU or names.count(ou.name) > 1:
+            if ou.name == ROOT_OU:
                 raise ValueError(
-                    f"organization.organizational_units[{index}].name: '{ou.name}' is reserved or defined twice"
+                    f"organization.organizational_units[{index}].name: '{ROOT_OU}' is reserved for the root"
                 )
+            if ou.name in names[:index]:
+                raise ValueError(f"organization.organizational_units[{index}].name: '{ou.name}' is defined twice")
             if ou.parent != ROOT_OU and ou.parent not in names:
                 raise ValueError(
                     f"organization.organizational_units[{index}].parent: '{ou.parent}' is not a defined OU"
@@ -881,9 +1024,21 @@ class OrgConfig(_Model):
             if vpc.region not in self.regions.allowed:
                 raise ValueError(f"network.vpcs.{name}.region: '{vpc.region}' is not in regions.allowed")
         ous = {ou.name for ou in self.organization.organizational_units}
-        for ou in self.guardrails.scps_by_ou:
+        for ou, scps in self.guardrails.scps_by_ou.items():
             if ou not in ous:
                 raise ValueError(f"guardrails.scps_by_ou.{ou}: '{ou}' is not a defined OU")
+            if "deny-all" in scps:
+                held = [
+                    a
+                    for a in self.accounts
+                    if a.role in REQUIRED_ROLES and a.ou != ROOT_OU and ou in self.ou_path(a.ou)
+                ]
+                if held:
+                    raise ValueError(
+                        f"guardrails.scps_by_ou.{ou}: 'deny-all' would stop account '{held[0].name}' "
+                        f"(role {held[0].role.value}), which the organization needs; attach it only to an OU "
+                        "of accounts that are being retired"
+                    )
         for index, ou in enumerate(self.guardrails.member_roles_ous):
             if ou not in ous:
                 raise ValueError(f"guardrails.member_roles_ous[{index}]: '{ou}' is not a defined OU")

@@ -8,7 +8,9 @@ CloudFormation generates.
 
 from __future__ import annotations
 
-from org_config.model import AccountRole, OrgConfig
+import re
+
+from org_config.model import S3_RESERVED_PREFIXES, S3_RESERVED_SUFFIXES, AccountRole, OrgConfig
 
 LOG_BUCKET_PURPOSES: tuple[str, ...] = ("cloudtrail", "config", "vpc-flow-logs", "s3-access-logs")
 ORGANIZATION_TRAIL_NAME = "organization-trail"
@@ -47,6 +49,31 @@ def object_index_bucket_name(config: OrgConfig) -> str:
     """
     account = config.account_named(config.object_index.account)
     return f"{config.organization.name_prefix}-object-index-{account.id}-{config.regions.home}"
+
+
+def bucket_names(config: OrgConfig) -> dict[str, str]:
+    """Every bucket name derived from the config, by what the bucket is for."""
+    names = {f"{purpose} log": log_bucket_name(config, purpose) for purpose in LOG_BUCKET_PURPOSES}
+    names["object index data"] = object_index_bucket_name(config)
+    return names
+
+
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why ``name`` breaks S3's general purpose bucket naming rules, or ``None``."""
+    if not _BUCKET_NAME.fullmatch(name):
+        return "S3 does not accept (3 to 63 lowercase letters, digits, dots and hyphens)"
+    if ".." in name or ".-" in name or "-." in name:
+        return "S3 does not accept (adjacent dots, or a dot next to a hyphen)"
+    for reserved in S3_RESERVED_PREFIXES:
+        if name.startswith(reserved):
+            return f"starts with '{reserved}', which S3 reserves"
+    for reserved in S3_RESERVED_SUFFIXES:
+        if name.endswith(reserved):
+            return f"ends with '{reserved}', which S3 reserves"
+    return None
 
 
 # Network (pattern 2). Every VPC, subnet, route table, Transit Gateway, route table and

@@ -1,16 +1,24 @@
 """Builds every stack of the organization from the config, and attaches the gates that
-run on every synth (cdk-nag), so a new stack is checked without being listed anywhere."""
+run on every synth (cdk-nag, Control Tower proactive controls), so a new stack is checked
+without being listed anywhere."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Aspects, BootstraplessSynthesizer, Environment, Stack, Stage, Tags
+from aws_cdk import App, Aspects, BootstraplessSynthesizer, CfnResource, Environment, Stack, Stage, Tags
 from cdk_nag import WriteNagSuppressionsToCloudFormationAspect
 
+<<<<<<< HEAD
 from cdk_constructs.gates import attach_nag, check_nag_now
 from org_config.model import AccountRole, OrgConfig
 from stacks.disaster_recovery.placement import build_disaster_recovery
+=======
+from cdk_constructs.gates import attach_gates, check_stage_now
+from org_config import ConfigError
+from org_config.model import RESOURCE_BUDGET, AccountRole, OrgConfig
+>>>>>>> network
 from stacks.log_archive_baseline import LogArchiveBaselineStack
 from stacks.network.placement import build_network
 from stacks.object_index.placement import build_object_index
@@ -42,8 +50,9 @@ def _member_roles_template(app: App, config: OrgConfig) -> dict[str, Any]:
         description="Cross-account roles in every member account (deployed by a StackSet)",
         analytics_reporting=False,
     )
-    check_nag_now(stage)
-    template: dict[str, Any] = stage.synth().get_stack_artifact(stack.artifact_id).template
+    artifact = stage.synth().get_stack_artifact(stack.artifact_id)
+    check_stage_now(stage, Path(artifact.template_full_path))
+    template: dict[str, Any] = artifact.template
     return template
 
 
@@ -54,7 +63,7 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     too many SCPs on a target) before any stack is created.
     """
     attachments(config)  # guardrail names and limits, checked before anything is built
-    attach_nag(app)
+    attach_gates(app)
     home = config.regions.home
     management = _env(config, AccountRole.MANAGEMENT, home)
 
@@ -101,8 +110,25 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     )
     audit.add_stack_dependency(services, "the audit account must be the delegated administrator first")
     stacks: list[Stack] = [log_archive, services, structure, identity, audit, *build_object_index(app, config)]
+<<<<<<< HEAD
     stacks.extend(build_network(app, config))
     stacks.extend(build_disaster_recovery(app, config))
+=======
+    stacks.extend(build_network(app, config, log_archive=log_archive))
+>>>>>>> network
     for stack in stacks:
         Tags.of(stack).add("Project", config.organization.name_prefix)
+        _check_budget(stack)
     return stacks
+
+
+def _check_budget(stack: Stack) -> None:
+    """Refuse, as a config error, a stack the config has grown past the resource budget
+    (half the CloudFormation quota), naming the config field it grows with."""
+    count = sum(1 for construct in stack.node.find_all() if isinstance(construct, CfnResource))
+    if count > RESOURCE_BUDGET:
+        field = getattr(stack, "SCALES_WITH", "the config")
+        raise ConfigError(
+            f"{field}: stack '{stack.stack_name}' would hold {count} resources, over the budget of "
+            f"{RESOURCE_BUDGET} per stack (half the CloudFormation quota of 500)"
+        )

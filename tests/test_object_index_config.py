@@ -65,7 +65,7 @@ INVALID = [
     ),
     (_set(expire_after_days=365), "object_index.expire_after_days: must be later than transition_to_glacier_days"),
     (_set(api_rate_limit_per_second="50"), "object_index.api_rate_limit_per_second: Input should be a valid integer"),
-    (_set(alarm_emails="a@example.com"), "object_index.alarm_emails: Extra inputs are not permitted"),
+    (_set(alarm_emails="a@example.com"), "object_index.alarm_emails: unknown key (did you mean 'alarm_email'?)"),
 ]
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from aws_cdk.assertions import Template
 
-from analysis.guardrail_cases import CASES
+from analysis.guardrail_cases import ACTIONS_WITHOUT_RESOURCE_TYPE, CASES
 from analysis.organization_report import (
     GuardrailCase,
     ScpResource,
@@ -65,6 +65,30 @@ def test_request_table_covers_every_scp_statement_and_exemption(organization: Or
     assert every_statement <= deciding, f"no deny case for {sorted(every_statement - deciding)}"
     allowed_by_exemption = {o.case.who for o in outcomes if o.decision.allowed and o.case.who != "administrator"}
     assert {"break-glass", "CDK deployment", "service-linked role", "root user"} <= allowed_by_exemption
+
+
+# Actions that act on a resource of another service's namespace.
+_RESOURCE_SERVICE = {"sts": "iam"}
+
+
+def test_request_table_sends_each_action_its_own_resource() -> None:
+    """A case requests the ARN of what its action acts on, in the case's account and region,
+    so that a guardrail scoped to resources fires as it would; only an action without a
+    resource type is requested on `*`."""
+    starred = set()
+    for case in CASES:
+        request = case.request(CONFIG)
+        if request.resource == "*":
+            assert case.action in ACTIONS_WITHOUT_RESOURCE_TYPE, f"{case.action}: request the ARN it acts on"
+            starred.add(case.action)
+            continue
+        assert case.action not in ACTIONS_WITHOUT_RESOURCE_TYPE, f"{case.action} has no resource type"
+        _, _, service, region, account, _ = request.resource.split(":", 5)
+        prefix = case.action.split(":")[0]
+        assert service == _RESOURCE_SERVICE.get(prefix, prefix), f"{case.action} on {request.resource}"
+        assert region in ("", request.region), f"{case.action} on {request.resource}"
+        assert account in ("", request.account_id), f"{case.action} on {request.resource}"
+    assert starred == ACTIONS_WITHOUT_RESOURCE_TYPE, "list only the actions the table requests on `*`"
 
 
 def test_template_scps_are_the_library_documents(scps: list[ScpResource]) -> None:

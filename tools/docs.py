@@ -92,8 +92,14 @@ def replace_sections(text: str, sections: dict[str, str]) -> str:
 def pages(outdir: str | Path, *, dr_reports: Mapping[str, TierReport] | None = None) -> dict[Path, str]:
     """Every generated page, as it should read for the assembly at ``outdir``. The DR page
     needs all four tiers: pass their reports (``tools.dr_tiers.tier_reports``) to include it."""
-    config = load_config()  # the docs describe the example organization
+    config = load_config()  # the docs describe the example organization, whatever ORG_CONFIG says
     stacks = read_assembly(outdir)
+    foreign = sorted({s.account for s in stacks if not s.environment_agnostic} - {a.id for a in config.accounts})
+    if foreign:
+        raise ValueError(
+            f"{outdir} holds templates of another organization (accounts {', '.join(foreign)}); "
+            "the pages document the example organization: synthesize it without CONFIG or ORG_CONFIG"
+        )
     generated = {
         ORGANIZATION_PAGE: replace_sections(
             ORGANIZATION_PAGE.read_text(encoding="utf-8"), organization_sections(config, stacks)
@@ -110,7 +116,12 @@ def main(argv: list[str]) -> int:
     outdir = argv[0] if argv else "cdk.out"
     from tools.dr_tiers import tier_reports  # synthesizes the three tiers the example does not deploy
 
-    for path, text in pages(outdir, dr_reports=tier_reports(outdir)).items():
+    try:
+        generated = pages(outdir, dr_reports=tier_reports(outdir))
+    except ValueError as error:
+        print(f"make docs: {error}", file=sys.stderr)
+        return 1
+    for path, text in generated.items():
         path.write_text(text, encoding="utf-8")
         print(f"wrote {path.relative_to(ROOT)}")
     return 0

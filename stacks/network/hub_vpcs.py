@@ -110,7 +110,7 @@ class InspectionVpc(NetworkVpc):
             destination_cidr_block="0.0.0.0/0",
             transit_gateway_id=transit_gateway_id,
         )
-        back_to_tgw.add_dependency(self.attachment)
+        back_to_tgw.add_resource_dependency(self.attachment)
 
         allow(
             stack,
@@ -271,7 +271,7 @@ class EgressVpc(NetworkVpc):
             destination_cidr_block="0.0.0.0/0",
             gateway_id=self.internet_gateway.ref,
         )
-        to_internet.add_dependency(gateway_attachment)
+        to_internet.add_resource_dependency(gateway_attachment)
         replies = ec2.CfnRoute(
             self,
             "PublicRepliesToTransitGateway",
@@ -279,7 +279,7 @@ class EgressVpc(NetworkVpc):
             destination_cidr_block=supernet,
             transit_gateway_id=transit_gateway_id,
         )
-        replies.add_dependency(self.attachment)
+        replies.add_resource_dependency(self.attachment)
 
         self.nat_gateways: dict[str, ec2.CfnNatGateway] = {}
         for zone, subnet in self.subnets.items():
@@ -287,7 +287,7 @@ class EgressVpc(NetworkVpc):
             address = ec2.CfnEIP(
                 self, f"NatAddress{letter}", domain="vpc", tags=name_tag(f"{self.name}-nat-{zone[-1]}")
             )
-            address.add_dependency(gateway_attachment)
+            address.add_resource_dependency(gateway_attachment)
             nat = ec2.CfnNatGateway(
                 self,
                 f"NatGateway{letter}",

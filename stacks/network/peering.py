@@ -61,5 +61,5 @@ class NetworkPeeringStack(Stack):
         # AWS documents the association of the peering attachment before its static routes.
         for route in routes:
             for association in associations:
-                route.add_dependency(association)
+                route.add_resource_dependency(association)
         harden_provider(self)

@@ -13,14 +13,34 @@ from org_config.model import AccountRole, OrgConfig
 from stacks.network.dr import NetworkDrStack
 from stacks.network.hub import NetworkHubStack
 from stacks.network.peering import NetworkPeeringStack
-from stacks.network.routing import PEERING
 
 
-def build_network(scope: Construct, config: OrgConfig) -> list[Stack]:
+def build_network(scope: Construct, config: OrgConfig, *, log_archive: Stack | None = None) -> list[Stack]:
+    """The network stacks, in deployment order. ``log_archive`` (the stack of the flow-log
+    bucket) is deployed before any of them when given."""
     if not config.network.vpcs:
         return []
+    stacks = _network_stacks(scope, config)
+    if log_archive is not None:
+        for stack in stacks:
+            stack.add_stack_dependency(log_archive, "flow logs go to the log-archive bucket")
+    return stacks
+
+
+def _network_stacks(scope: Construct, config: OrgConfig) -> list[Stack]:
     home, dr = config.regions.home, config.regions.dr
     account = config.account(AccountRole.NETWORK).id
+    has_dr = bool(config.network.vpcs_in(dr))
+    dr_stack = None
+    if has_dr:
+        dr_stack = NetworkDrStack(
+            scope,
+            f"network-dr-{dr}",
+            config=config,
+            env=Environment(account=account, region=dr),
+            description="DR-region Transit Gateway and VPCs (network account)",
+            termination_protection=True,
+        )
     hub = NetworkHubStack(
         scope,
         f"network-hub-{home}",
@@ -29,16 +49,8 @@ def build_network(scope: Construct, config: OrgConfig) -> list[Stack]:
         description="Transit Gateway hub, segment routing, inspection, egress, hybrid connectivity (network account)",
         termination_protection=True,  # every VPC of the organization hangs off it
     )
-    if PEERING not in hub.routing.tables:
+    if dr_stack is None:
         return [hub]
-    dr_stack = NetworkDrStack(
-        scope,
-        f"network-dr-{dr}",
-        config=config,
-        env=Environment(account=account, region=dr),
-        description="DR-region Transit Gateway and VPCs (network account)",
-        termination_protection=True,
-    )
     hub.add_stack_dependency(dr_stack, "the peering request needs the DR Transit Gateway")
     hub_peering = NetworkPeeringStack(
         scope,

@@ -27,7 +27,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_constructs.gates import acknowledge_nag, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_function import HardenedFunction
 from org_config.model import OrgConfig
 from stacks.object_index import (
@@ -186,6 +186,12 @@ class ObjectIndexApiStack(Stack):
         account_logging = self._api_gateway_logging_role()
         self.access_logs = logs.LogGroup(self, "ApiAccessLogs", encryption_key=key)
         typing.cast(logs.CfnLogGroup, _cfn(self.access_logs)).retention_in_days = settings.log_retention_days
+        exempt_control(
+            self.access_logs,
+            "CT.CLOUDWATCH.PR.3",
+            "Encrypted with the data stack's customer-managed key; the rule does not resolve the "
+            "Fn::GetStackOutput that carries that key's ARN and sees no key.",
+        )
         rate = settings.api_rate_limit_per_second
         burst = settings.api_burst_limit
         self.api = apigateway.RestApi(
@@ -345,6 +351,20 @@ class ObjectIndexApiStack(Stack):
             self.api.metric_server_error(period=five_minutes, statistic="Sum"),
             0,
         )
+
+        # API Gateway may invoke the query function only for this account's API: SourceAccount
+        # next to the SourceArn the CDK writes (confused-deputy protection, and what AWS
+        # Control Tower's CT.LAMBDA.PR.2 looks for).
+        for construct in self.node.find_all():
+            if isinstance(construct, lambda_.CfnPermission):
+                construct.source_account = self.account
+        for handler in (self.indexer, self.query):
+            exempt_control(
+                handler.function,
+                "CT.LAMBDA.PR.3",
+                "Calls only AWS regional APIs (DynamoDB, SQS, S3, KMS, Secrets Manager) and reaches nothing "
+                "inside a VPC; a VPC would add endpoints to pay for and no isolation.",
+            )
 
     def _api_gateway_logging_role(self) -> apigateway.CfnAccount:
         """API Gateway writes execution and access logs with one role per account and region

@@ -30,7 +30,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from cdk_constructs.gates import acknowledge_nag, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_bucket import HardenedBucket, Lifecycle
 from cdk_constructs.hardened_key import HardenedKey
 from org_config.model import OrgConfig
@@ -100,6 +100,12 @@ class ObjectIndexDataStack(Stack):
             enforce_ssl=True,
             retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
         )
+        exempt_control(
+            self.dead_letters,
+            "CT.SQS.PR.1",
+            "This is the dead-letter queue of the event queue; a queue behind it would only hold the same "
+            "messages again, and naming its source queue in a redrive allow policy would be circular.",
+        )
         self.events = sqs.Queue(
             self,
             "Events",
@@ -157,6 +163,12 @@ class ObjectIndexDataStack(Stack):
             ),
             # Customers delete their objects; the index follows through the delete events.
             deny_object_deletion=False,
+        )
+        exempt_control(
+            self.objects.cfn_bucket,
+            "CT.S3.PR.9",
+            "Customers delete and overwrite their objects and the index follows those deletes; Object Lock "
+            "would forbid them. Versioning keeps overwritten and deleted versions for the configured days.",
         )
         # Set on the bucket itself rather than through CDK's notifications helper, which
         # adds a custom resource (a Lambda function with broad S3 rights) to do the same.

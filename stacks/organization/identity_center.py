@@ -28,6 +28,8 @@ PERMISSION_SETS: dict[str, tuple[str, str]] = {
 
 
 class IdentityCenterStack(Stack):
+    SCALES_WITH = "identity_center.assignments"  # the config value its resource count grows with
+
     def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         center = config.identity_center

@@ -23,7 +23,7 @@ from aws_cdk import aws_securityhub as securityhub
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from cdk_constructs.gates import acknowledge_nag, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from org_config.model import AccountRole, OrgConfig
 from org_config.names import ORGANIZATION_TRAIL_NAME, log_bucket_name, log_key_alias
 
@@ -189,6 +189,12 @@ class OrganizationServicesStack(Stack):
             s3_bucket_name=log_bucket_name(config, "cloudtrail"),
             kms_key_id=f"arn:aws:kms:{home}:{log_archive}:{log_key_alias(config)}",
         )
+        exempt_control(
+            self.trail,
+            "CT.CLOUDTRAIL.PR.3",
+            "The organization trail delivers to the log-archive bucket only; no CloudWatch Logs "
+            "delivery or metric-filter alarms are configured for it in this stack.",
+        )
         self._harden_custom_resource_provider()
 
     def _harden_custom_resource_provider(self) -> None:
@@ -206,6 +212,7 @@ class OrganizationServicesStack(Stack):
         }
         for check, reason in reasons.items():
             skip_checkov(typing.cast(CfnResource, function), check, reason)
+        exempt_control(function, "CT.LAMBDA.PR.3", reasons["CKV_AWS_117"])
         acknowledge_nag(
             provider,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
@@ -213,8 +220,6 @@ class OrganizationServicesStack(Stack):
         )
         log_group = provider.node.try_find_child("LogGroup")
         if log_group is not None:
-            skip_checkov(
-                typing.cast(CfnResource, log_group.node.default_child),
-                "CKV_AWS_158",
-                "Holds only the provider's API call logs, no customer data; CloudWatch Logs encrypts it at rest.",
-            )
+            reason = "Holds only the provider's API call logs, no customer data; CloudWatch Logs encrypts it at rest."
+            skip_checkov(typing.cast(CfnResource, log_group.node.default_child), "CKV_AWS_158", reason)
+            exempt_control(log_group, "CT.CLOUDWATCH.PR.3", reason)

@@ -27,6 +27,8 @@ from stacks.organization.service_control_policies import attachments, library
 
 
 class OrganizationStack(Stack):
+    SCALES_WITH = "organization.organizational_units"  # the config value its resource count grows with
+
     def __init__(
         self,
         scope: Construct,

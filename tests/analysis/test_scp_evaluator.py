@@ -421,10 +421,19 @@ def test_unknown_account_is_an_error_not_a_decision(org: Organization) -> None:
 
 
 def test_management_account_exempt_even_outside_the_tree() -> None:
+    # Everything is denied at the root; only the management account gets through.
     org = Organization(MANAGEMENT)
+    org.attach("Root", DENY_ALL, "deny-all")
+    org.add_account(PROD)
+    org.attach(PROD, FULL_AWS_ACCESS, "FullAWSAccess")
     decision = evaluate(org, request("s3:GetObject", MANAGEMENT))
-    assert decision.allowed
-    assert decision.level is None
+    assert decision == Decision(
+        True,
+        f"allowed: account {MANAGEMENT} is the management account, which SCPs do not restrict",
+    )
+    member = evaluate(org, request("s3:GetObject", PROD))
+    assert not member.allowed
+    assert (member.deciding_policy, member.deciding_statement, member.level) == ("deny-all", "DenyAll", "Root")
 
 
 # ------------------------------------------------------------------ levels and precedence
@@ -481,14 +490,21 @@ def test_deny_at_a_higher_level_wins_over_allows_below() -> None:
     org.attach("Root", DENY_LEAVE_ORG, "deny-leave-org")
     decision = evaluate(org, request("organizations:LeaveOrganization"))
     assert not decision.allowed
-    assert decision.level == "Root"
+    assert (decision.deciding_policy, decision.deciding_statement, decision.level) == (
+        "deny-leave-org",
+        "DenyLeaveOrganization",
+        "Root",
+    )
+    assert decision.reason.startswith("explicit deny by statement DenyLeaveOrganization")
+    # The same allows below let through what the root does not deny.
+    assert evaluate(org, request("organizations:DescribeOrganization")).allowed
 
 
 def test_deny_wins_over_a_missing_allow_and_is_reported() -> None:
     # The OU has no matching Allow and the account has a Deny: the explicit deny is named.
     s3_only = _policy({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
     org = _small_org([("s3-only", s3_only)])
-    org.attach(PROD, _policy({"Effect": "Deny", "Action": "ec2:*"}), "deny-ec2")
+    org.attach(PROD, _policy({"Effect": "Deny", "Action": "ec2:*", "Resource": "*"}), "deny-ec2")
     decision = evaluate(org, request("ec2:RunInstances"))
     assert not decision.allowed
     assert decision.deciding_policy == "deny-ec2"
@@ -501,7 +517,7 @@ def test_account_level_attachment_applies_only_to_that_account() -> None:
     org = _small_org([("FullAWSAccess", FULL_AWS_ACCESS)])
     org.add_account(NONPROD, "Team")
     org.attach(NONPROD, FULL_AWS_ACCESS, "FullAWSAccess")
-    org.attach(PROD, _policy({"Sid": "NoS3", "Effect": "Deny", "Action": "s3:*"}), "no-s3")
+    org.attach(PROD, _policy({"Sid": "NoS3", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}), "no-s3")
     assert not evaluate(org, request("s3:GetObject", PROD)).allowed
     assert evaluate(org, request("s3:GetObject", NONPROD)).allowed
 
@@ -559,9 +575,43 @@ def test_resource_wildcards_are_case_sensitive(pattern: str, resource: str, expe
     assert statement_matches(statement, request("s3:GetObject", resource=resource)) is expected
 
 
-def test_missing_resource_means_every_resource() -> None:
-    statement = {"Effect": "Deny", "Action": "s3:*"}
+@pytest.mark.parametrize(
+    ("pattern", "resource", "expected"),
+    [
+        # A `*` that ends a segment may expand past the colons; anywhere else it stays inside.
+        ("arn:aws:s3:::logs/*", "arn:aws:s3:::logs/a:b", True),
+        ("arn:aws:s3:::data*k", "arn:aws:s3:::data-bucket/k", True),
+        ("arn:aws:s3:::data*k", "arn:aws:s3:::data:bucket/k", False),
+        ("arn:aws:sqs:eu-*-1:123456789012:jobs", "arn:aws:sqs:eu-west-1:123456789012:jobs", True),
+        ("arn:aws:sqs:eu-*-1:123456789012:jobs", "arn:aws:sqs:eu-west:x-1:123456789012:jobs", False),
+        ("arn:aws:iam::*:root", "arn:aws:iam::111122223333:role/x:root", True),
+        ("arn:aws:iam::*", "arn:aws:iam::111122223333:role/admin", True),
+        # `?` is one character inside a segment, never a colon.
+        ("arn:aws:s3:::a?b", "arn:aws:s3:::a-b", True),
+        ("arn:aws:s3:::a?b", "arn:aws:s3:::a:b", False),
+        # Segment by segment: the service, account and resource type must line up.
+        ("arn:aws:ec2:*:*:instance/*", "arn:aws:ec2:eu-west-1:666666666666:instance/i-0abc", True),
+        ("arn:aws:ec2:*:*:instance/*", "arn:aws:ec2:eu-west-1:666666666666:volume/vol-0abc", False),
+        ("arn:aws:ec2:*:*:instance/*", "arn:aws:ec2messages:eu-west-1:666666666666:instance/i", False),
+        ("arn:aws:kms:*:222222222222:key/*", "arn:aws:kms:eu-west-1:333333333333:key/k", False),
+        ("arn:aws*:s3:::b", "arn:aws-cn:s3:::b", True),
+        # Case-sensitive in every segment.
+        ("arn:aws:iam::666666666666:user/Bob", "arn:aws:iam::666666666666:user/bob", False),
+        # The pattern `*` covers everything, an ARN pattern never covers the resource `*`.
+        ("*", "*", True),
+        ("arn:aws:s3:::*", "*", False),
+    ],
+)
+def test_resource_arns_match_segment_by_segment(pattern: str, resource: str, expected: bool) -> None:
+    statement = {"Effect": "Allow", "Action": "*", "Resource": pattern}
+    assert statement_matches(statement, request("s3:GetObject", resource=resource)) is expected
+
+
+def test_star_resource_means_every_resource_of_the_listed_actions() -> None:
+    statement = {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}
     assert statement_matches(statement, request("s3:GetObject", resource="arn:aws:s3:::x/y"))
+    assert statement_matches(statement, request("s3:ListAllMyBuckets"))
+    assert not statement_matches(statement, request("ec2:RunInstances", resource="arn:aws:s3:::x/y"))
 
 
 @pytest.mark.parametrize(
@@ -777,19 +827,6 @@ CONDITION_CASES: list[tuple[str, dict[str, Any], dict[str, ContextValue], bool]]
         True,
     ),
     ("any-value-if-exists-missing", {"ForAnyValue:StringEqualsIfExists": {"aws:TagKeys": ["a"]}}, {}, True),
-    # Multivalued key without a set operator.
-    (
-        "plain-on-multivalued",
-        {"StringEquals": {"aws:TagKeys": "cost"}},
-        {"aws:TagKeys": ["env", "cost"]},
-        True,
-    ),
-    (
-        "plain-negated-on-multivalued",
-        {"StringNotEquals": {"aws:TagKeys": "cost"}},
-        {"aws:TagKeys": ["env", "cost"]},
-        False,
-    ),
     # Blocks: every operator AND every key must hold.
     (
         "and-operators",
@@ -809,6 +846,50 @@ CONDITION_CASES: list[tuple[str, dict[str, Any], dict[str, ContextValue], bool]]
 )
 def test_condition_operators(condition: dict[str, Any], context: dict[str, ContextValue], expected: bool) -> None:
     assert holds(condition, context) is expected
+
+
+@pytest.mark.parametrize(
+    "operator", ["StringEquals", "StringNotEquals", "StringLikeIfExists", "ArnNotLike", "NumericLessThan", "Bool"]
+)
+@pytest.mark.parametrize("values", [["a", "b"], ["a"], []], ids=["two", "one", "none"])
+def test_plain_operator_on_a_key_the_request_gives_as_a_list_raises(operator: str, values: list[str]) -> None:
+    # Multivalued keys need a set operator; a list in the request marks the key multivalued.
+    document = _policy(
+        {
+            "Sid": "Tags",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {operator: {"k:Many": _value_for(operator)}},
+        }
+    )
+    statement = load_policy(document, "tag-rules").statements[0]
+    with pytest.raises(
+        PolicyError, match=r"^policy tag-rules, statement Tags: .*k:Many.*ForAnyValue: or ForAllValues:"
+    ):
+        statement.matches(request("s3:GetObject", context={"K:many": values}))
+
+
+def test_condition_holds_refuses_several_values_under_a_plain_operator() -> None:
+    policy = load_policy(
+        _policy({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringNotEquals": {"k:v": "a"}}})
+    )
+    (condition,) = policy.statements[0].conditions
+    assert condition.holds(("b",)) is True
+    assert condition.holds(("a",)) is False
+    with pytest.raises(
+        ValueError, match="StringNotEquals k:v: several request values need ForAnyValue: or ForAllValues:"
+    ):
+        condition.holds(("a", "b"))
+
+
+def test_set_and_null_operators_on_a_list_do_not_raise() -> None:
+    context: dict[str, ContextValue] = {"k:many": ["a", "b"]}
+    assert holds({"ForAnyValue:StringEquals": {"k:many": "a"}}, context)
+    assert not holds({"ForAllValues:StringEquals": {"k:many": "a"}}, context)
+    assert holds({"Null": {"k:many": "false"}}, context)
+    # A single value given as a scalar is single-valued: the plain operator applies.
+    assert holds({"StringEquals": {"k:many": "a"}}, {"k:many": "a"})
 
 
 NEGATED = {
@@ -852,16 +933,43 @@ def test_missing_key_plain_operator(operator: str) -> None:
     assert holds(condition) is (operator in NEGATED)
 
 
+# A request value that fails each operator against its policy value from _value_for.
+FAILING_VALUE = {
+    "StringEquals": "y",
+    "StringNotEquals": "x",
+    "StringEqualsIgnoreCase": "y",
+    "StringNotEqualsIgnoreCase": "X",
+    "StringLike": "y",
+    "StringNotLike": "x",
+    "ArnEquals": "arn:aws:iam::111122223333:user/x",
+    "ArnNotEquals": "arn:aws:iam::111122223333:role/x",
+    "ArnLike": "arn:aws:iam::111122223333:user/x",
+    "ArnNotLike": "arn:aws:iam::111122223333:role/x",
+    "NumericEquals": "4",
+    "NumericNotEquals": "5",
+    "NumericLessThan": "5",
+    "NumericLessThanEquals": "6",
+    "NumericGreaterThan": "5",
+    "NumericGreaterThanEquals": "4",
+    "Bool": "false",
+}
+
+
 @pytest.mark.parametrize("operator", OPERATORS)
 def test_missing_key_if_exists_holds(operator: str) -> None:
     condition = {operator + "IfExists": {"k:absent": _value_for(operator)}}
     assert holds(condition) is True
+    # IfExists forgives only absence: a present value that fails the operator fails it.
+    condition = {operator + "IfExists": {"k:present": _value_for(operator)}}
+    assert holds(condition, {"k:present": FAILING_VALUE[operator]}) is False
+    assert holds({operator: {"k:present": _value_for(operator)}}, {"k:present": FAILING_VALUE[operator]}) is False
 
 
 def test_region_guardrail_with_if_exists_only_applies_when_key_present() -> None:
     statement = {
         "Effect": "Deny",
         "Action": "*",
+        "Resource": "*",
         "Condition": {"StringNotEqualsIfExists": {"aws:RequestedRegion": ALLOWED_REGIONS}},
     }
     assert statement_matches(statement, request("s3:GetObject", region="us-east-2"))
@@ -935,6 +1043,39 @@ MALFORMED: list[tuple[str, Any, str]] = [
         _bad({**ALLOW_ALL, "NotResource": "arn:aws:s3:::x"}),
         "Resource and NotResource",
     ),
+    ("no-resource", _bad({"Effect": "Allow", "Action": "*"}), "exactly one of Resource and NotResource"),
+    (
+        "resource-wildcard-in-service",
+        _bad({**ALLOW_ALL, "Resource": "arn:aws:s3*k"}),
+        "wildcard may not be used in the service segment",
+    ),
+    (
+        "resource-star-service",
+        _bad({**ALLOW_ALL, "Resource": "arn:aws:*:::bucket"}),
+        "wildcard may not be used in the service segment",
+    ),
+    (
+        "resource-question-service",
+        _bad({"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s?:::b"}),
+        "wildcard may not be used in the service segment",
+    ),
+    ("resource-empty-service", _bad({**ALLOW_ALL, "Resource": "arn:aws::::b"}), "service namespace"),
+    ("resource-upper-service", _bad({**ALLOW_ALL, "Resource": "arn:aws:S3:::b"}), "service namespace"),
+    ("resource-upper-region", _bad({**ALLOW_ALL, "Resource": "arn:aws:ec2:EU-west-1:*:x/*"}), "lower case"),
+    ("resource-upper-partition", _bad({**ALLOW_ALL, "Resource": "arn:AWS:s3:::b"}), "lower case"),
+    ("resource-not-arn", _bad({**ALLOW_ALL, "Resource": "s3:::bucket/*"}), "not an ARN"),
+    ("resource-prefix-wildcard", _bad({**ALLOW_ALL, "Resource": "a*:aws:s3:::b"}), "not an ARN"),
+    ("resource-too-short", _bad({**ALLOW_ALL, "Resource": "arn:aws:iam::123456789012"}), "six"),
+    (
+        "plain-operator-on-tag-keys",
+        _bad({**ALLOW_ALL, "Condition": {"StringNotEquals": {"aws:TagKeys": "cost"}}}),
+        "multivalued key needs ForAnyValue: or ForAllValues:",
+    ),
+    (
+        "plain-if-exists-on-service-names",
+        _bad({**ALLOW_ALL, "Condition": {"StringLikeIfExists": {"AWS:PrincipalServiceNamesList": "x*"}}}),
+        "multivalued key",
+    ),
     ("unknown-statement-element", _bad({**ALLOW_ALL, "Actions": "*"}), "Actions"),
     ("action-not-string", _bad({**ALLOW_ALL, "Action": 7}), "Action must be"),
     ("action-list-not-strings", _bad({**ALLOW_ALL, "Action": ["s3:*", None]}), "Action must contain"),
@@ -991,7 +1132,7 @@ def test_policy_error_uses_index_when_statement_has_no_sid() -> None:
 
 def test_attaching_a_malformed_policy_fails_instead_of_allowing() -> None:
     org = _small_org([("FullAWSAccess", FULL_AWS_ACCESS)])
-    bad = _bad({"Effect": "Deny", "Action": "*", "Condition": {"StringEqualsAny": {"k:v": "a"}}})
+    bad = _bad({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringEqualsAny": {"k:v": "a"}}})
     with pytest.raises(PolicyError):
         org.attach("Team", bad, "broken-guardrail")
     assert [p.name for p in org.policies("Team")] == ["FullAWSAccess"]
@@ -1019,6 +1160,7 @@ def test_load_policy_parses_operator_parts() -> None:
             {
                 "Effect": "Deny",
                 "Action": "*",
+                "Resource": "*",
                 "Condition": {"ForAllValues:StringLikeIfExists": {"aws:TagKeys": "a*"}},
             }
         )
@@ -1056,6 +1198,21 @@ def test_request_rejects_bad_input() -> None:
         Request(principal_arn=ROLE, account_id=PROD, action="s3:Get*")
     with pytest.raises(ValueError, match="unique ignoring case"):
         Request(principal_arn=ROLE, account_id=PROD, action="s3:GetObject", context={"a:b": "1", "A:B": "2"})
+    for resource in ("bucket/key", "arn:aws:s3::bucket", "arn:aws:S3:::bucket", "arn:aws:s3:EU:1:b", ""):
+        with pytest.raises(ValueError, match="resource must be"):
+            Request(principal_arn=ROLE, account_id=PROD, action="s3:GetObject", resource=resource)
+    assert Request(principal_arn=ROLE, account_id=PROD, action="s3:GetObject", resource="arn:aws:s3:::b/k:1")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"Ref": "X"}, None, [1, 2], ["a", None], {"a", "b"}, b"bytes"],
+    ids=["object", "none", "list-of-numbers", "list-with-none", "set", "bytes"],
+)
+def test_request_rejects_a_malformed_context_value_when_built(value: Any) -> None:
+    # Rejected when the request is built, not later when a condition reads the key.
+    with pytest.raises(ValueError, match="context value for 'k:v' must be a scalar or a list of strings"):
+        Request(principal_arn=ROLE, account_id=PROD, action="s3:GetObject", context={"k:v": value})
 
 
 def test_request_context_is_read_only_copy() -> None:

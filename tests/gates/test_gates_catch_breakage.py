@@ -12,17 +12,18 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 
+from analysis import control_tower
 from analysis.limits import MAX_BODY_BYTES_VIA_S3, check_template
+from analysis.scanners import cfn_lint, checkov
 from analysis.stateful import unretained
-from cdk_constructs.gates import acknowledge_nag, attach_nag, skip_checkov
-from tests.support.scanners import cfn_lint, checkov
+from cdk_constructs.gates import acknowledge_nag, attach_gates, exempt_control, skip_checkov
 from tests.support.synthesis import Synthesis, new_app, synthesize, temporary_outdir
 
 
 @pytest.fixture(scope="module")
 def broken() -> Synthesis:
     """An app with a public, unversioned bucket, a bucket that is destroyed with its stack,
-    an unencrypted queue, and the same gates as the real app. (S3 encrypts every object
+    an unencrypted queue without a dead-letter queue, and the same gates as the real app. (S3 encrypts every object
     since 2023, so "unencrypted" is shown with a queue; a log bucket losing the
     customer-managed key is caught by the log-archive assertions.)"""
     outdir = temporary_outdir("cdk-out-broken-")
@@ -40,7 +41,7 @@ def broken() -> Synthesis:
     )
     s3.Bucket(stack, "Disposable", removal_policy=cdk.RemovalPolicy.DESTROY)
     sqs.CfnQueue(stack, "Unencrypted", sqs_managed_sse_enabled=False)
-    attach_nag(app)
+    attach_gates(app)
     return synthesize(app, outdir)
 
 
@@ -48,6 +49,39 @@ def test_cdk_nag_fails_the_synth(broken: Synthesis) -> None:
     assert broken.validation_error is not None
     rules = {v["ruleName"] for p in broken.validation_report["pluginReports"] for v in p["violations"]}
     assert {"AwsSolutions-S1", "AwsSolutions-S10", "AwsSolutions-SQS2"} <= rules
+
+
+def test_control_tower_controls_fail_the_synth_and_the_template_gate(broken: Synthesis) -> None:
+    """The synth-time plugin and the template runner both see a queue with no dead-letter
+    queue (CT.SQS.PR.1) and a bucket without server access logs (CT.S3.PR.2)."""
+    plugin = {
+        v["description"].split("]")[0].lstrip("[")
+        for p in broken.validation_report["pluginReports"]
+        if p["summary"]["pluginName"] == "cdk-validator-cfnguard"
+        for v in p["violations"]
+    }
+    assert {"CT.SQS.PR.1", "CT.S3.PR.2"} <= plugin, plugin
+    (stack,) = broken.stacks
+    result = control_tower.evaluate([stack.template_path])[stack.template_path.name]
+    failed = {(f.control, f.logical_id) for f in result.failed}
+    assert ("CT.SQS.PR.1", "Unencrypted") in failed, failed
+    assert ("CT.S3.PR.2", "PublicUnencrypted") in failed, failed
+
+
+def test_a_control_tower_exemption_is_honoured_only_where_it_is_written() -> None:
+    outdir = temporary_outdir("cdk-out-exempt-")
+    app = new_app(outdir)
+    stack = cdk.Stack(app, "exempt", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+    exempted = sqs.CfnQueue(stack, "Exempted", kms_master_key_id="alias/aws/sqs")
+    sqs.CfnQueue(stack, "NotExempted", kms_master_key_id="alias/aws/sqs")
+    exempt_control(exempted, "CT.SQS.PR.1", "A reason long enough for a reviewer to judge it here.")
+    attach_gates(app)
+    synthesis = synthesize(app, outdir)
+    (template,) = synthesis.stacks
+    result = control_tower.evaluate([template.template_path])[template.template_path.name]
+    assert {f.logical_id for f in result.failed if f.control == "CT.SQS.PR.1"} == {"NotExempted"}
+    assert {f.logical_id for f in result.exempted} == {"Exempted"}
+    assert control_tower.exemptions(template.template)[("Exempted", "sqs_dlq_check")].startswith("A reason")
 
 
 def test_checkov_reports_public_bucket_and_unencrypted_queue(broken: Synthesis) -> None:
@@ -100,3 +134,9 @@ def test_acknowledgements_need_a_reason_and_a_real_rule_id() -> None:
         skip_checkov(resource, "CKV_AWS_18", "")
     with pytest.raises(ValueError, match="not a checkov AWS check id"):
         skip_checkov(resource, "S3_LOGGING", "A reason long enough to pass the length rule.")
+    with pytest.raises(ValueError, match="needs a reason"):
+        exempt_control(bucket, "CT.S3.PR.2", "short")
+    with pytest.raises(ValueError, match="not a Control Tower proactive control id"):
+        exempt_control(bucket, "S3.PR.2", "A reason long enough to pass the length rule.")
+    with pytest.raises(ValueError, match="not among the Control Tower rules"):
+        exempt_control(bucket, "CT.S3.PR.999", "A reason long enough to pass the length rule.")

@@ -76,8 +76,14 @@ def test_key_policy_grants_services_only_for_this_organization(template: Templat
         scoped_to_org = conditions.get("StringEquals", {}).get("aws:SourceOrgID") == CONFIG.organization.id
         scoped_to_trail = conditions.get("StringEquals") == trail["StringEquals"]
         assert scoped_to_org or scoped_to_trail, statement["Sid"]
-    # Nobody but the owning account's IAM administers the key: no wildcard principal.
-    assert all(s["Principal"] != "*" and s["Principal"] != {"AWS": "*"} for s in statements)
+    # Nobody but the owning account's IAM administers the key: no wildcard principal is
+    # allowed anything (a wildcard appears only in the deny on grants).
+    allowed = [s for s in statements if s["Effect"] == "Allow"]
+    assert all(s["Principal"] != "*" and s["Principal"] != {"AWS": "*"} for s in allowed)
+    denied = [s for s in statements if s["Effect"] == "Deny"]
+    assert [(s["Sid"], s["Action"], s["Principal"]) for s in denied] == [
+        ("DenyGrantsExceptForAwsResources", "kms:CreateGrant", {"AWS": "*"})
+    ]
 
 
 @pytest.mark.parametrize("purpose", ["cloudtrail", "config", "vpc-flow-logs", "s3-access-logs"])

@@ -429,8 +429,8 @@ def test_every_lookup_by_name_finds_a_tagged_resource_of_the_assembly(network: d
     assert checked >= 5
 
 
-# A variant organization: non-prod may reach on-premises (inspected), the VPN is static,
-# and a Direct Connect gateway is associated.
+# A variant organization (one synth): non-prod may reach on-premises (inspected), the VPN
+# is static, a Direct Connect gateway is associated, and both regions use three AZs.
 
 
 def _variant() -> OrgConfig:
@@ -438,15 +438,28 @@ def _variant() -> OrgConfig:
     data["network"]["segment_policy"].append({"between": ["nonprod", "on-premises"], "inspected": True})
     data["network"]["vpn"]["routing"] = "static"
     data["network"]["direct_connect"] = {"gateway_id": "5f3a7c2e-0b1d-4e8f-9a6b-2c4d6e8f0a1b"}
+    data["network"]["availability_zones"] = {HOME: [f"{HOME}{z}" for z in "abc"], DR: [f"{DR}{z}" for z in "abc"]}
     return parse_config(yaml.safe_dump(data, sort_keys=False), source="variant.yaml")
 
 
 @pytest.fixture(scope="module")
-def variant_hub() -> dict[str, Any]:
+def variant() -> Synthesis:
     outdir = temporary_outdir("cdk-out-network-variant-")
     app = new_app(outdir)
     build_network(app, _variant())
-    return synthesize(app, outdir).stack(HUB).template
+    return synthesize(app, outdir)
+
+
+@pytest.fixture(scope="module")
+def variant_hub(variant: Synthesis) -> dict[str, Any]:
+    return variant.stack(HUB).template
+
+
+def test_three_availability_zones_still_fit_half_the_resource_limit(variant: Synthesis) -> None:
+    """The templates grow with the AZ count (subnets, a NAT gateway and a firewall endpoint
+    per AZ); three AZs in both regions must stay within 250 resources each."""
+    assert len(_resources(variant.stack(HUB).template, "AWS::EC2::NatGateway")) == 3
+    assert max(len(s.template["Resources"]) for s in variant.stacks) <= 250
 
 
 def test_letting_nonprod_reach_on_premises_adds_inspected_routes_both_ways(variant_hub: dict[str, Any]) -> None:
@@ -471,21 +484,3 @@ def test_static_vpn_and_direct_connect_follow_the_config(variant_hub: dict[str, 
     inspection = _routes(variant_hub, _tables(variant_hub, HOME)["inspection"])[NETWORK.on_premises[0]]
     lookup = variant_hub["Resources"][str(_ref(inspection["TransitGatewayAttachmentId"]))]["Properties"]["Create"]
     assert "direct-connect-gateway" in json.dumps(lookup)
-
-
-def test_three_availability_zones_still_fit_half_the_resource_limit() -> None:
-    """The largest template grows with the AZ count (a subnet, NAT gateway and firewall
-    endpoint per AZ); three AZs in both regions must stay within 250 resources."""
-    data = yaml.safe_load(example_config_text())
-    data["network"]["availability_zones"] = {
-        HOME: [f"{HOME}{z}" for z in "abc"],
-        DR: [f"{DR}{z}" for z in "abc"],
-    }
-    config = parse_config(yaml.safe_dump(data, sort_keys=False), source="three-azs.yaml")
-    outdir = temporary_outdir("cdk-out-network-3az-")
-    app = new_app(outdir)
-    build_network(app, config)
-    synthesis = synthesize(app, outdir)
-    hub = synthesis.stack(HUB).template
-    assert len(_resources(hub, "AWS::EC2::NatGateway")) == 3
-    assert max(len(s.template["Resources"]) for s in synthesis.stacks) <= 250

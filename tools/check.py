@@ -1,0 +1,100 @@
+"""``make check CONFIG=org.yaml``: every gate of the test suite, on your organization.
+
+Synthesizes the organization in the config file and runs the gates the tests run on the
+example (the same functions, from :mod:`analysis.gates`): the synth-time cdk-nag and
+Control Tower checks, cfn-lint, checkov, the Control Tower rules on every template,
+acknowledgement reasons, CloudFormation limits and the resource budget, retention of
+stateful resources, offline synthesis, determinism (a second synth must give identical
+templates) and the guardrail request table evaluated against your service control
+policies. Prints one table (gate, templates, findings) and every finding; exits 1 on any
+finding, 2 on an invalid config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from analysis.assembly import read_assembly
+from analysis.gates import TEMPLATE_GATES, Finding, determinism, guardrail_table
+from org_config import ConfigError, load_config
+from tools.synth import cdk_synth, selected_config
+
+SYNTH_TIME_PLUGINS = {"cdk-validator-cfnguard": "control-tower", "AwsSolutions": "cdk-nag"}
+
+
+def synth_time_findings(outdir: Path, stderr: str) -> list[Finding]:
+    """What failed the synth: the validation plugins' report, else the CLI's own error."""
+    report = outdir / "policy-validation-report.json"
+    if not report.exists():
+        return [Finding("synth", "-", (stderr.strip().splitlines() or ["cdk synth failed"])[-1])]
+    findings = []
+    for plugin in json.loads(report.read_text(encoding="utf-8"))["pluginReports"]:
+        name = plugin["summary"]["pluginName"]
+        gate = next((g for prefix, g in SYNTH_TIME_PLUGINS.items() if name.startswith(prefix)), name)
+        for violation in plugin["violations"]:
+            for construct in violation["violatingConstructs"]:
+                findings.append(Finding(gate, construct["constructPath"].split("/")[0], violation["description"]))
+    return findings
+
+
+def run_gates(config_path: Path | None, workdir: Path, *, twice: bool = True) -> tuple[dict[str, int], list[Finding]]:
+    """Synthesize and gate the organization; (templates per gate, findings)."""
+    config = load_config(config_path)
+    first = workdir / "first"
+    result = cdk_synth(first, config_path)
+    if result.returncode != 0:
+        return {"synth": 0}, synth_time_findings(first, result.stderr)
+    stacks = read_assembly(first)
+    templates: dict[str, int] = {"synth (cdk-nag, control-tower)": len(stacks)}
+    findings: list[Finding] = []
+    for name, gate in TEMPLATE_GATES.items():
+        templates[name] = len(stacks)
+        findings += gate(stacks)
+    templates["guardrails"] = 1
+    findings += guardrail_table(config, stacks)
+    if twice:
+        second = workdir / "second"
+        again = cdk_synth(second, config_path)
+        templates["determinism"] = len(stacks)
+        if again.returncode != 0:
+            findings.append(Finding("determinism", "-", "the second synth failed"))
+        else:
+            findings += determinism(stacks, read_assembly(second))
+    return templates, findings
+
+
+def render(templates: dict[str, int], findings: list[Finding]) -> str:
+    per_gate = Counter(f.gate for f in findings)
+    rows = [("gate", "templates", "findings")]
+    rows += [(gate, str(count), str(per_gate.get(gate, 0))) for gate, count in templates.items()]
+    rows += [(gate, "-", str(n)) for gate, n in per_gate.items() if gate not in templates]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join([*lines, *([""] if findings else []), *(str(f) for f in findings)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--config", help="the organization's config file (default: ORG_CONFIG, else the example)")
+    args = parser.parse_args(argv)
+    config_path = selected_config(args.config)
+    workdir = Path(tempfile.mkdtemp(prefix="check-"))
+    try:
+        templates, findings = run_gates(config_path, workdir)
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(render(templates, findings))
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

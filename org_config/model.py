@@ -949,11 +949,8 @@ class OrgConfig(_Model):
         self._check_roles()
         self._check_references()
         self._check_network()
-<<<<<<< HEAD
         self._check_disaster_recovery()
-=======
         self._check_bucket_names()
->>>>>>> network
         return self
 
     def _check_bucket_names(self) -> None:

@@ -10,15 +10,10 @@ from typing import Any
 from aws_cdk import App, Aspects, BootstraplessSynthesizer, CfnResource, Environment, Stack, Stage, Tags
 from cdk_nag import WriteNagSuppressionsToCloudFormationAspect
 
-<<<<<<< HEAD
-from cdk_constructs.gates import attach_nag, check_nag_now
-from org_config.model import AccountRole, OrgConfig
-from stacks.disaster_recovery.placement import build_disaster_recovery
-=======
 from cdk_constructs.gates import attach_gates, check_stage_now
 from org_config import ConfigError
 from org_config.model import RESOURCE_BUDGET, AccountRole, OrgConfig
->>>>>>> network
+from stacks.disaster_recovery.placement import build_disaster_recovery
 from stacks.log_archive_baseline import LogArchiveBaselineStack
 from stacks.network.placement import build_network
 from stacks.object_index.placement import build_object_index
@@ -110,12 +105,8 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     )
     audit.add_stack_dependency(services, "the audit account must be the delegated administrator first")
     stacks: list[Stack] = [log_archive, services, structure, identity, audit, *build_object_index(app, config)]
-<<<<<<< HEAD
-    stacks.extend(build_network(app, config))
-    stacks.extend(build_disaster_recovery(app, config))
-=======
     stacks.extend(build_network(app, config, log_archive=log_archive))
->>>>>>> network
+    stacks.extend(build_disaster_recovery(app, config))
     for stack in stacks:
         Tags.of(stack).add("Project", config.organization.name_prefix)
         _check_budget(stack)

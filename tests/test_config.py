@@ -170,18 +170,12 @@ INVALID = [
     (_account_in_unknown_ou, "accounts[7].ou: 'Playground' is not a defined OU"),
     (_missing_required_role, "accounts: no account has the required role 'audit'"),
     (_unknown_role, "accounts[7].role: unknown account role 'experiments'"),
-<<<<<<< HEAD
-    (_unknown_key, "regions.primary: Extra inputs are not permitted"),
-    (_unknown_dr_tier, "disaster_recovery.tier: unknown tier 'hot-standby'"),
-    (_bad_org_id, "organization.id: String should match pattern"),
-=======
     (_unknown_key, "regions.primary: unknown key"),
-    (_unknown_dr_tier, "disaster_recovery.tier: Input should be 'backup-restore'"),
+    (_unknown_dr_tier, "disaster_recovery.tier: unknown tier 'hot-standby'"),
     (
         _bad_org_id,
         "organization.id: must be an organization id: 'o-' and 10 to 32 lowercase letters or digits (got \"org-123\")",
     ),
->>>>>>> network
     (_expiry_before_lock, "log_archive.expire_after_days: must not be shorter than object_lock_days"),
     (_vpc_in_unknown_account, "network.vpcs.prod.account: 'workload-staging' is not a defined account"),
     (_management_in_an_ou, "accounts[0].ou: the management account stays at the root"),

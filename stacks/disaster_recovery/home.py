@@ -28,7 +28,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from cdk_constructs.deploy_time_lookup import harden_provider
-from cdk_constructs.gates import acknowledge_nag, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_bucket import HardenedBucket
 from cdk_constructs.hardened_key import HardenedKey
 from org_config.model import BACKUP_START_WINDOW_MINUTES, AccountRole, OrgConfig
@@ -166,6 +166,12 @@ class DrHomeStack(Stack):
             access_logs_bucket=access_logs.bucket,
             lifecycle=FILES_LIFECYCLE,
             deny_object_deletion=False,  # users delete their files; versions and backups keep them recoverable
+        )
+        exempt_control(
+            self.files.cfn_bucket,
+            "CT.S3.PR.9",
+            "Users delete their own files (and may be required to erase them); versioning and the backup "
+            "plan keep a deleted file recoverable for the retention period instead of an Object Lock.",
         )
         if standby is not None:
             self._replicate_files(config, dr_key_arn)

@@ -16,7 +16,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_backup as backup
 from constructs import Construct
 
-from cdk_constructs.gates import acknowledge_nag, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_bucket import HardenedBucket, Lifecycle
 from cdk_constructs.hardened_key import HardenedKey
 from org_config.model import OrgConfig
@@ -100,4 +100,10 @@ class DrRecoveryStack(Stack):
             access_logs_bucket=access_logs.bucket,
             lifecycle=FILES_LIFECYCLE,
             deny_object_deletion=False,  # replicated delete markers must land; versions keep what was deleted
+        )
+        exempt_control(
+            self.replica_bucket.cfn_bucket,
+            "CT.S3.PR.9",
+            "The replica follows the source's deletions (delete markers); versions and the backup copies in "
+            "the locked vault keep deleted files recoverable, as in the source bucket.",
         )

@@ -29,7 +29,7 @@ from aws_cdk import aws_route53 as route53
 from constructs import Construct
 
 from cdk_constructs.deploy_time_lookup import DeployTimeCall, allow
-from cdk_constructs.gates import acknowledge_nag, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_function import HardenedFunction
 from stacks.disaster_recovery import (
     DATABASE_NAME,
@@ -370,6 +370,12 @@ class RegionalService(Construct):
             "CKV_AWS_116",
             "Invoked synchronously by API Gateway; a dead-letter queue only receives failed asynchronous invocations.",
         )
+        exempt_control(
+            function,
+            "CT.LAMBDA.PR.3",
+            "The function is in the shared prod subnets; their ids come from the deploy-time subnet lookup "
+            "(the network account owns them), which the rule cannot follow to a subnet of this template.",
+        )
         alias_props: dict[str, object] = {}
         if plan.provisioned_concurrency:
             alias_props["provisioned_concurrent_executions"] = plan.provisioned_concurrency
@@ -480,6 +486,12 @@ class RegionalService(Construct):
             rest_api_id=self.api.rest_api_id,
             stage=self.api.deployment_stage.stage_name,
         )
+
+        # API Gateway may invoke the function only for this account's API: SourceAccount next
+        # to the SourceArn the CDK writes (confused-deputy protection, as CT.LAMBDA.PR.2 asks).
+        for construct in self.node.find_all():
+            if isinstance(construct, lambda_.CfnPermission):
+                construct.source_account = stack.account
 
         # --- Health check and record ------------------------------------------------------
         self.health_check = route53.CfnHealthCheck(

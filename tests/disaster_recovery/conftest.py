@@ -17,7 +17,7 @@ import yaml
 from analysis.assembly import StackTemplate
 from analysis.disaster_recovery import TierReport, analyse
 from cdk_constructs import deploy_time_lookup
-from cdk_constructs.gates import attach_nag
+from cdk_constructs.gates import attach_gates
 from org_config import OrgConfig, load_config, parse_config
 from org_config.loader import example_config_text
 from org_config.model import DR_TIERS
@@ -56,7 +56,7 @@ def tiers() -> dict[str, Tier]:
             deploy_time_lookup._ACKNOWLEDGED.clear()
             outdir = temporary_outdir(f"cdk-out-{name}-")
             app = new_app(outdir)
-            attach_nag(app)
+            attach_gates(app)
             build_disaster_recovery(app, config)
             synthesis = synthesize(app, outdir)
         stacks = [s for s in synthesis.stacks if s.name.startswith(DR_PREFIX)]

@@ -71,7 +71,7 @@ INVALID = [
     (_dr(dr_vpc="prod"), "disaster_recovery.dr_vpc: 'prod' is in eu-west-1, not eu-central-1"),
     (_dr(home_vpc="nonprod"), "disaster_recovery.home_vpc: 'nonprod' is shared with 'workload-nonprod'"),
     (_dr(multi_site_writes="multi-writer"), "disaster_recovery.multi_site_writes: Input should be 'single-writer'"),
-    (_dr(rpo_minutes=5), "disaster_recovery.rpo_minutes: Extra inputs are not permitted"),
+    (_dr(rpo_minutes=5), "disaster_recovery.rpo_minutes: unknown key"),
 ]
 
 

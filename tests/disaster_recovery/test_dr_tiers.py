@@ -5,16 +5,14 @@ the tiers the example does not deploy pass the same gates as every other stack."
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
-from typing import Any
+from dataclasses import replace
 
 import pytest
 
-from analysis.limits import check_template
-from cdk_constructs.gates import MIN_REASON_LENGTH
+from analysis import gates
+from analysis.assembly import StackTemplate
 from org_config.model import DR_TIERS
 from tests.disaster_recovery.conftest import Tier
-from tests.support.scanners import cfn_lint, checkov
 from tests.support.synthesis import temporary_outdir
 
 ORDER = list(DR_TIERS)  # backup-restore, pilot-light, warm-standby, multi-site
@@ -103,40 +101,25 @@ def test_other_tiers_pass_cdk_nag(dr_tiers: dict[str, Tier], name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def scans(dr_tiers: dict[str, Tier]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """cfn-lint and checkov once over the three tiers' templates (most of a scanner's time
-    is its start-up). The copies are named ``<tier>--<template>``: the tiers' stacks share
-    their names."""
+def other_tier_stacks(dr_tiers: dict[str, Tier]) -> list[StackTemplate]:
+    """The three tiers' DR stacks, their templates copied as ``<tier>--<template>``: the
+    tiers' stacks share their names, and each scanner then starts once for all of them
+    (most of a scanner's time is its start-up)."""
     folder = temporary_outdir("cdk-out-dr-scan-")
-    paths: list[Path] = []
+    copies: list[StackTemplate] = []
     for name in OTHER_TIERS:
         for stack in dr_tiers[name].stacks:
-            copy = folder / f"{name}--{stack.template_path.name}"
-            shutil.copyfile(stack.template_path, copy)
-            paths.append(copy)
-    return cfn_lint(tuple(paths)), checkov(tuple(paths))
+            path = folder / f"{name}--{stack.template_path.name}"
+            shutil.copyfile(stack.template_path, path)
+            copies.append(replace(stack, name=f"{name}/{stack.name}", template_path=path))
+    return copies
 
 
-@pytest.mark.parametrize("name", OTHER_TIERS)
-def test_other_tiers_pass_cfn_lint_checkov_and_limits(
-    dr_tiers: dict[str, Tier], scans: tuple[dict[str, Any], dict[str, Any]], name: str
-) -> None:
-    tier = dr_tiers[name]
-    lint, checkov_results = scans
-    problems: list[str] = []
-    for stack in tier.stacks:
-        file = f"{name}--{stack.template_path.name}"
-        problems += [f"{file}: {f['Rule']['Id']} {f['Message']}" for f in lint.get(file, [])]
-        results = checkov_results[file]
-        problems += [f"{file}: {c['check_id']} {c['resource']}" for c in results["failed"]]
-        applied = {(c["resource"].split(".", 1)[1], c["check_id"]) for c in results["skipped"]}
-        for logical_id, resource in stack.template["Resources"].items():
-            for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
-                if len(skip.get("comment", "").strip()) < MIN_REASON_LENGTH or (logical_id, skip["id"]) not in applied:
-                    problems.append(f"{file}: {logical_id} skips {skip['id']} without need or reason")
-        problems += [
-            f"{file}: {u.name} {u.used} > {u.maximum}"
-            for u in check_template(stack.template, stack.body_bytes)
-            if u.exceeded
-        ]
-    assert not problems, "\n".join(problems)
+GATES = [gates.cfn_lint, gates.checkov, gates.control_tower_controls, gates.cdk_nag_reasons, gates.limits]
+GATES += [gates.retention, gates.offline]
+
+
+@pytest.mark.parametrize("gate", GATES, ids=[g.__name__ for g in GATES])
+def test_other_tiers_pass_every_template_gate(other_tier_stacks: list[StackTemplate], gate: gates.Gate) -> None:
+    findings = gate(other_tier_stacks)
+    assert not findings, "\n".join(map(str, findings))

@@ -24,12 +24,12 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
+from aws_cdk import CfnResource, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from cdk_constructs.gates import acknowledge_nag, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 
 # Construct id of the singleton function that aws-cdk-lib creates for AwsCustomResource.
 PROVIDER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
@@ -94,20 +94,18 @@ def harden_provider(stack: Stack) -> None:
     }
     for check, reason in reasons.items():
         skip_checkov(function, check, reason)
-    # AWS Control Tower proactive controls (cfn-guard rules) that the CDK's provider cannot meet.
-    Validations.of(function).acknowledge(
-        Acknowledgment(
-            id="cdk-validator-cfnguard::lambda_inside_vpc_check",
-            reason="Calls only public AWS APIs during deployments; the VPCs it would sit in are the ones it sets up.",
-        )
+    # AWS Control Tower proactive controls that the CDK's provider cannot meet.
+    exempt_control(
+        function,
+        "CT.LAMBDA.PR.3",
+        "Calls only public AWS APIs during deployments; the VPCs it would sit in are the ones it sets up.",
     )
     log_group = provider.node.try_find_child("LogGroup")
     if log_group is not None:
         reason = "Holds only the provider's API call logs, no customer data; CloudWatch Logs encrypts it at rest."
-        skip_checkov(typing.cast(CfnResource, log_group.node.default_child), "CKV_AWS_158", reason)
-        Validations.of(log_group).acknowledge(
-            Acknowledgment(id="cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", reason=reason)
-        )
+        log_resource = typing.cast(CfnResource, log_group.node.default_child)
+        skip_checkov(log_resource, "CKV_AWS_158", reason)
+        exempt_control(log_resource, "CT.CLOUDWATCH.PR.3", reason)
     acknowledge_nag(
         provider,
         "AwsSolutions-L1",

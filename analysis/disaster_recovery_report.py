@@ -85,8 +85,8 @@ def render_cost(reports: Mapping[str, TierReport]) -> str:
     for item in items:
         cells = []
         for tier in tiers:
-            line = next((c for c in reports[tier].cost.lines if c.item == item), None)
-            cells.append(f"${line.monthly:,.2f} ({line.basis})" if line else "-")
+            found = next((c for c in reports[tier].cost.lines if c.item == item), None)
+            cells.append(f"${found.monthly:,.2f} ({found.basis})" if found else "-")
         rows.append(f"| {item} | " + " | ".join(cells) + " |")
     rows.append("| **total** | " + " | ".join(f"**${reports[t].cost.monthly:,.2f}**" for t in tiers) + " |")
     return "\n".join(rows)

@@ -14,8 +14,8 @@ import re
 import socket
 from typing import Any
 
-import boto3
-from botocore.exceptions import ClientError
+import boto3  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 _CONNECT_TIMEOUT_SECONDS = 2.0

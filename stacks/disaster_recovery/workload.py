@@ -139,12 +139,12 @@ class WorkloadDatabase(Construct):
             db_subnet_group_description="Shared prod subnets of this region",
             subnet_ids=subnets.subnet_ids,
         )
-        credentials: dict[str, str] = {}
+        # A primary takes its master user from the secret (dynamic references: the password
+        # never appears in the template); a secondary takes its users from the primary.
+        username = password = None
         if master_secret_arn is not None:
-            credentials = {
-                "master_username": f"{{{{resolve:secretsmanager:{master_secret_arn}:SecretString:username}}}}",
-                "master_user_password": f"{{{{resolve:secretsmanager:{master_secret_arn}:SecretString:password}}}}",
-            }
+            username = f"{{{{resolve:secretsmanager:{master_secret_arn}:SecretString:username}}}}"
+            password = f"{{{{resolve:secretsmanager:{master_secret_arn}:SecretString:password}}}}"
         self.cluster = rds.CfnDBCluster(
             self,
             "Cluster",
@@ -163,7 +163,8 @@ class WorkloadDatabase(Construct):
             copy_tags_to_snapshot=True,
             enable_cloudwatch_logs_exports=["postgresql"],
             enable_global_write_forwarding=True if plan.write_forwarding else None,
-            **credentials,
+            master_username=username,
+            master_user_password=password,
         )
         self.cluster.apply_removal_policy(RemovalPolicy.RETAIN)
         acknowledge_nag(
@@ -376,10 +377,13 @@ class RegionalService(Construct):
             "The function is in the shared prod subnets; their ids come from the deploy-time subnet lookup "
             "(the network account owns them), which the rule cannot follow to a subnet of this template.",
         )
-        alias_props: dict[str, object] = {}
-        if plan.provisioned_concurrency:
-            alias_props["provisioned_concurrent_executions"] = plan.provisioned_concurrency
-        self.alias = lambda_.Alias(self, "Live", alias_name="live", version=function.current_version, **alias_props)
+        self.alias = lambda_.Alias(
+            self,
+            "Live",
+            alias_name="live",
+            version=function.current_version,
+            provisioned_concurrent_executions=plan.provisioned_concurrency or None,
+        )
 
         # --- REST API on a custom domain ---------------------------------------------------
         self.access_logs = logs.LogGroup(self, "ApiAccessLogs", encryption_key=key)

@@ -34,8 +34,9 @@ from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 # Construct id of the singleton function that aws-cdk-lib creates for AwsCustomResource.
 PROVIDER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
 _ROLE_ID = "DeployTimeCallsRole"
-# Wildcard findings acknowledged already, by role (construct address) and finding.
-_ACKNOWLEDGED: set[tuple[str, str]] = set()
+# Attribute of the role that holds the wildcard findings acknowledged on it already (per
+# role object: two apps in one process have roles at the same construct path).
+_ACKNOWLEDGED = "_network_acknowledged_findings"
 
 
 def custom_resource_role(stack: Stack) -> iam.Role:
@@ -72,8 +73,9 @@ def allow(stack: Stack, actions: Sequence[str], resources: Sequence[str], reason
         if "*" not in resource:
             continue
         finding = "AwsSolutions-IAM5[Resource::*]" if resource == "*" else f"AwsSolutions-IAM5[Resource::{resource}]"
-        if (role.node.addr, finding) not in _ACKNOWLEDGED:
-            _ACKNOWLEDGED.add((role.node.addr, finding))
+        acknowledged: set[str] = getattr(role, _ACKNOWLEDGED, set())
+        if finding not in acknowledged:
+            setattr(role, _ACKNOWLEDGED, acknowledged | {finding})
             acknowledge_nag(role, finding, reason_for_wildcard)
 
 

@@ -22,10 +22,10 @@ class HardenedKey(Construct):
     * the default key policy: the owning account administers the key through IAM; no other
       principal can use it until :meth:`allow_service` grants a service principal narrow
       actions under conditions that tie the request to this organization;
-    * nobody may create a grant on the key except for an AWS service acting on a resource
-      (``kms:GrantIsForAWSResource``) or an AWS service itself: without this, any
-      administrator could hand the key to an outside principal through a grant, which the
-      key policy would never show (the statement AWS Control Tower's CT.KMS.PR.3 requires).
+    * nobody may create a grant on the key unless an AWS service creates it for one of its
+      resources (``kms:GrantIsForAWSResource``: DynamoDB, Secrets Manager, Lambda...) or is
+      itself the caller (``aws:PrincipalIsAWSService``): an administrator cannot hand the
+      key to another principal with a grant, which no key policy would show.
 
     ``key`` is the underlying ``aws_kms.Key`` for anything this construct does not cover.
     """
@@ -41,18 +41,7 @@ class HardenedKey(Construct):
             pending_window=Duration.days(30),
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="DenyGrantsExceptForAwsResources",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["kms:CreateGrant"],
-                resources=["*"],
-                conditions={
-                    "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
-                },
-            )
-        )
+        self.key.add_to_resource_policy(deny_grants_except_for_aws_resources())
 
     def allow_service(
         self,
@@ -75,3 +64,23 @@ class HardenedKey(Construct):
                 conditions={op: dict(values) for op, values in conditions.items()},
             )
         )
+
+
+DENY_GRANTS_SID = "DenyGrantsExceptForAwsResources"
+
+
+def deny_grants_except_for_aws_resources() -> iam.PolicyStatement:
+    """The key policy statement that limits kms:CreateGrant to AWS services.
+
+    ``BoolIfExists`` with both keys ``false``: the deny applies to a direct call by any
+    principal, and to neither an integrated service acting for a principal nor a service
+    principal calling itself (the form AWS Control Tower's CT.KMS.PR.3 checks for).
+    """
+    return iam.PolicyStatement(
+        sid=DENY_GRANTS_SID,
+        effect=iam.Effect.DENY,
+        principals=[iam.AnyPrincipal()],
+        actions=["kms:CreateGrant"],
+        resources=["*"],
+        conditions={"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}},
+    )

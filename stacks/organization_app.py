@@ -75,7 +75,10 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
         f"organization-services-{home}",
         config=config,
         env=management,
-        description="Trusted access, delegated administrators and the organization trail (management account)",
+        description=(
+            "Trusted access, delegated administrators in every allowed region, the organization trail and its "
+            "CIS alarms (management account)"
+        ),
         termination_protection=True,
     )
     services.add_stack_dependency(log_archive, "the trail writes to the log-archive bucket and key")
@@ -101,7 +104,10 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
         f"audit-services-{home}",
         config=config,
         env=_env(config, AccountRole.AUDIT, home),
-        description="Organization Config aggregator and Access Analyzer (audit account)",
+        description=(
+            "Config aggregator, Access Analyzer, GuardDuty and Security Hub organization settings, security alarm "
+            "topic (audit account)"
+        ),
     )
     audit.add_stack_dependency(services, "the audit account must be the delegated administrator first")
     stacks: list[Stack] = [log_archive, services, structure, identity, audit, *build_object_index(app, config)]

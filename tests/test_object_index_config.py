@@ -47,9 +47,42 @@ INVALID = [
     ),
     (_set(api_burst_limit=5001), "object_index.api_burst_limit: Input should be less than or equal to 5000"),
     (
-        _set(indexer_max_concurrency=1),
-        "object_index.indexer_max_concurrency: Input should be greater than or equal to 2",
+        _set(indexer_target_events_per_second=0),
+        "object_index.indexer_target_events_per_second: Input should be greater than or equal to 1",
     ),
+    (
+        _set(indexer_target_events_per_second=7000),
+        "object_index.indexer_target_events_per_second: 7000 events/s needs 1050 concurrent indexer invocations; "
+        "an SQS event source runs at most 1000",
+    ),
+    (
+        _set(indexer_target_events_per_second=6000),
+        "object_index.indexer_target_events_per_second: the indexer (900), query (20) and reconcile (2) functions "
+        "reserve 922 concurrent executions, more than account_concurrency_quota (1000) less the 100 Lambda keeps "
+        "unreserved",
+    ),
+    (
+        _set(indexer_milliseconds_per_event=5),
+        "object_index.indexer_milliseconds_per_event: Input should be greater than or equal to 10",
+    ),
+    (_set(indexer_headroom_percent=-1), "object_index.indexer_headroom_percent: Input should be greater than or"),
+    (_set(account_concurrency_quota=999), "object_index.account_concurrency_quota: Input should be greater than"),
+    (
+        _set(reconcile_reserved_concurrency=0),
+        "object_index.reconcile_reserved_concurrency: Input should be greater than or equal to 1",
+    ),
+    (_set(event_retention_days=15), "object_index.event_retention_days: Input should be less than or equal to 14"),
+    (
+        _set(event_retention_days=1, oldest_event_alarm_minutes=720),
+        "object_index.oldest_event_alarm_minutes: must be less than half of event_retention_days",
+    ),
+    (
+        _set(operator_role_name="object-index-customer-ops"),
+        "object_index.operator_role_name: must not start with customer_role_prefix 'object-index-customer-'",
+    ),
+    (_set(operator_role_name="ops/admin"), "object_index.operator_role_name: must be an IAM role name"),
+    (_set(customer_role_prefix=""), "object_index.customer_role_prefix: String should match pattern"),
+    (_set(customer_role_prefix="c" * 64), "object_index.customer_role_prefix: String should match pattern"),
     (
         _set(query_reserved_concurrency=0),
         "object_index.query_reserved_concurrency: Input should be greater than or equal",
@@ -108,3 +141,37 @@ def test_bucket_name_fits_s3_rules_for_the_longest_prefix_and_region() -> None:
     name = object_index_bucket_name(_parse(data))
     assert len(name) <= 63
     assert name == name.lower()
+
+
+@pytest.mark.parametrize(
+    ("target", "milliseconds", "headroom", "concurrency", "sustained"),
+    [
+        (50, 100, 50, 8, 80),  # the defaults: 50 events/s -> 8 invocations carrying 80 events/s
+        (3000, 100, 50, 450, 4500),  # the reviewed peak of 3,000 uploads/s
+        (3000, 100, 0, 300, 3000),
+        (1, 100, 50, 2, 20),  # the event source's minimum of 2
+        (51, 100, 0, 6, 60),  # rounded up, never down
+        (100, 40, 25, 5, 125),
+    ],
+)
+def test_indexer_concurrency_is_derived_from_the_target_rate(
+    target: int, milliseconds: int, headroom: int, concurrency: int, sustained: int
+) -> None:
+    settings = ObjectIndex(
+        indexer_target_events_per_second=target,
+        indexer_milliseconds_per_event=milliseconds,
+        indexer_headroom_percent=headroom,
+        account_concurrency_quota=2000,
+    )
+    assert (settings.indexer_concurrency, settings.indexer_sustained_events_per_second) == (concurrency, sustained)
+    assert settings.indexer_sustained_events_per_second >= target
+
+
+def test_the_limits_of_the_derivation_are_accepted() -> None:
+    """The largest target each rule allows is valid (the rules use > and >=, not one more)."""
+    assert ObjectIndex(indexer_target_events_per_second=5853).indexer_concurrency == 878  # 878 + 20 + 2 = 900
+    with pytest.raises(ValueError, match="reserve 901 concurrent executions"):
+        ObjectIndex(indexer_target_events_per_second=5854)
+    largest = ObjectIndex(indexer_target_events_per_second=6666, account_concurrency_quota=1200)
+    assert largest.indexer_concurrency == 1000
+    assert ObjectIndex(event_retention_days=1, oldest_event_alarm_minutes=719).oldest_event_alarm_minutes == 719

@@ -22,8 +22,9 @@ from analysis.organization_report import (
 from analysis.scp_evaluator import Organization, evaluate
 from org_config import AccountRole, ConfigError, load_config, parse_config
 from org_config.loader import example_config_text
-from org_config.names import log_bucket_name, log_key_alias
+from org_config.names import log_bucket_name, log_key_alias, organization_trail_arn
 from stacks.organization.service_control_policies import library
+from stacks.organization.services import OrganizationServicesStack
 from stacks.organization.structure import OrganizationStack
 from stacks.organization_app import build_organization as build_app_stacks
 from tests.support.synthesis import Synthesis, app_context
@@ -298,8 +299,14 @@ def test_delegated_administrators_and_scoped_custom_resource_permissions(synthes
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert not any(a.endswith(":*") or a == "*" for a in actions), actions
-            write = [a for a in actions if not a.split(":")[1].startswith(("Describe", "List"))]
-            if statement["Resource"] == "*" and write and not actions[0].startswith("guardduty"):
+            # EnableOrganizationAdminAccount (GuardDuty, Security Hub) has no resource type.
+            write = [
+                a
+                for a in actions
+                if not a.split(":")[1].startswith(("Describe", "List"))
+                and a.split(":")[1] != "EnableOrganizationAdminAccount"
+            ]
+            if statement["Resource"] == "*" and write:
                 assert "Condition" in statement, f"{actions} on * without a condition"
 
 
@@ -324,3 +331,220 @@ def test_identity_center_permission_sets_and_assignments(synthesis: Synthesis) -
     assert len(assignments) == sum(len(a.accounts) for a in CONFIG.identity_center.assignments)
     network_admin = [a for a in assignments.values() if "NetworkAdministrator" in json.dumps(a)]
     assert [a["Properties"]["TargetId"] for a in network_admin] == [CONFIG.account_named("network").id]
+
+
+def _policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_every_delegated_administrator_registration_is_scoped_to_the_audit_account(synthesis: Synthesis) -> None:
+    """GuardDuty registers its administrator through Organizations with the caller's rights:
+    that permission names the audit account, as the Config and Access Analyzer ones do."""
+    management = CONFIG.account(AccountRole.MANAGEMENT).id
+    audit = CONFIG.account(AccountRole.AUDIT).id
+    audit_arn = f"arn:aws:organizations::{management}:account/{CONFIG.organization.id}/{audit}"
+    registering = [
+        s
+        for s in _policy_statements(_template(synthesis, "organization-services"))
+        if "organizations:RegisterDelegatedAdministrator" in json.dumps(s["Action"])
+    ]
+    principals = {s["Condition"]["StringEquals"]["organizations:ServicePrincipal"] for s in registering}
+    assert "guardduty.amazonaws.com" in principals
+    # Config, Config multi-account setup, Access Analyzer; GuardDuty per region; Security Hub per other region.
+    assert len(registering) == 3 + len(CONFIG.regions.allowed) + len(CONFIG.regions.allowed) - 1
+    for statement in registering:
+        assert statement["Action"] == "organizations:RegisterDelegatedAdministrator", statement
+        assert statement["Resource"] == audit_arn, statement
+
+
+def _resources_of(template: dict[str, Any], type_: str) -> dict[str, Any]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == type_}
+
+
+def test_trail_delivers_to_an_encrypted_log_group_with_the_configured_retention(synthesis: Synthesis) -> None:
+    template = _template(synthesis, "organization-services")
+    (trail,) = _resources_of(template, "AWS::CloudTrail::Trail").values()
+    group_id = trail["Properties"]["CloudWatchLogsLogGroupArn"]["Fn::GetAtt"][0]
+    role_id = trail["Properties"]["CloudWatchLogsRoleArn"]["Fn::GetAtt"][0]
+    group = template["Resources"][group_id]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["DeletionPolicy"] == "Retain"
+    assert group["Properties"]["RetentionInDays"] == CONFIG.security_monitoring.trail_log_retention_days
+    key_id = group["Properties"]["KmsKeyId"]["Fn::GetAtt"][0]
+    assert template["Resources"][key_id]["Type"] == "AWS::KMS::Key"
+    role = template["Resources"][role_id]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceArn": organization_trail_arn(CONFIG)}}
+    (policy,) = [
+        p
+        for p in _resources_of(template, "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    (write,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert set(write["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert write["Resource"].endswith(f"log-group:{group['Properties']['LogGroupName']}:log-stream:*")
+
+
+def test_trail_log_retention_comes_from_the_config() -> None:
+    config = parse_config(_config_with({"security_monitoring": {"trail_log_retention_days": 2557}}))
+    stack = OrganizationServicesStack(
+        cdk.App(context=app_context()),
+        "services",
+        config=config,
+        env=cdk.Environment(account=CONFIG.account(AccountRole.MANAGEMENT).id, region=HOME),
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Logs::LogGroup", {"LogGroupName": "/exampleco/organization-trail", "RetentionInDays": 2557}
+    )
+
+
+def test_cis_alarms_reach_the_audit_topic_through_eventbridge(synthesis: Synthesis) -> None:
+    management = CONFIG.account(AccountRole.MANAGEMENT).id
+    audit = CONFIG.account(AccountRole.AUDIT).id
+    bus = f"arn:aws:events:{HOME}:{audit}:event-bus/default"
+    alarm_prefix = f"arn:aws:cloudwatch:{HOME}:{management}:alarm:{CONFIG.organization.name_prefix}-cis-"
+    services = _template(synthesis, "organization-services")
+    (forward,) = _resources_of(services, "AWS::Events::Rule").values()
+    pattern = forward["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.cloudwatch"]
+    assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
+    assert pattern["resources"] == [{"prefix": alarm_prefix}]
+    assert pattern["detail"] == {"state": {"value": ["ALARM"]}}
+    (target,) = forward["Properties"]["Targets"]
+    assert target["Arn"] == bus
+    role = services["Resources"][target["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "events.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": management}}
+    every_alarm = _resources_of(services, "AWS::CloudWatch::Alarm").values()
+    assert all(
+        f"arn:aws:cloudwatch:{HOME}:{management}:alarm:{a['Properties']['AlarmName']}".startswith(alarm_prefix)
+        for a in every_alarm
+    )
+
+    audit_template = _template(synthesis, "audit-services")
+    (bus_policy,) = _resources_of(audit_template, "AWS::Events::EventBusPolicy").values()
+    assert bus_policy["Properties"]["Statement"] == {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{management}:root"},
+        "Action": "events:PutEvents",
+        "Resource": bus,
+    }
+    (rule,) = _resources_of(audit_template, "AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"]["account"] == [management]
+    assert rule["Properties"]["EventPattern"]["resources"] == [{"prefix": alarm_prefix}]
+    (topic_target,) = rule["Properties"]["Targets"]
+    topic_id = topic_target["Arn"]["Ref"]
+    assert audit_template["Resources"][topic_id]["Type"] == "AWS::SNS::Topic"
+    assert "KmsMasterKeyId" in audit_template["Resources"][topic_id]["Properties"]
+    rule_arn = f"arn:aws:events:{HOME}:{audit}:rule/{rule['Properties']['Name']}"
+    (topic_policy,) = _resources_of(audit_template, "AWS::SNS::TopicPolicy").values()
+    (publish,) = [s for s in topic_policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert publish["Principal"] == {"Service": "events.amazonaws.com"}
+    assert publish["Condition"]["ArnEquals"] == {"aws:SourceArn": rule_arn}
+    (subscription,) = _resources_of(audit_template, "AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Endpoint"] == CONFIG.security_monitoring.alarm_email
+    assert subscription["Properties"]["TopicArn"] == {"Ref": topic_id}
+
+
+def _sdk_call(resource: dict[str, Any]) -> dict[str, Any]:
+    """The SDK call of a Custom::AWS resource; a value from another resource reads as "<token>"."""
+    create = resource["Properties"]["Create"]
+    if isinstance(create, dict):
+        create = "".join(part if isinstance(part, str) else "<token>" for part in create["Fn::Join"][1])
+    call: dict[str, Any] = json.loads(create)
+    return call
+
+
+def _sdk_calls(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [_sdk_call(r) for r in _resources_of(template, "Custom::AWS").values()]
+
+
+def test_guardduty_and_security_hub_administrators_in_every_allowed_region(synthesis: Synthesis) -> None:
+    audit = CONFIG.account(AccountRole.AUDIT).id
+    calls = _sdk_calls(_template(synthesis, "organization-services"))
+    for service in ("GuardDuty", "SecurityHub"):
+        designated = {
+            c["region"]
+            for c in calls
+            if c["service"] == service
+            and c["action"] == "enableOrganizationAdminAccount"
+            and c["parameters"] == {"AdminAccountId": audit}
+        }
+        expected = set(CONFIG.regions.allowed) - ({HOME} if service == "SecurityHub" else set())
+        assert designated == expected, service
+    # Security Hub's home region has its CloudFormation resource.
+    Template.from_json(_template(synthesis, "organization-services")).has_resource_properties(
+        "AWS::SecurityHub::DelegatedAdmin", {"AdminAccountId": audit}
+    )
+    # Each designation waits for its service's trusted access, which it requires.
+    resources = _template(synthesis, "organization-services")["Resources"]
+    trusted = {
+        _sdk_call(r)["parameters"]["ServicePrincipal"]: k
+        for k, r in resources.items()
+        if r["Type"] == "Custom::AWS" and _sdk_call(r)["action"] == "enableAWSServiceAccess"
+    }
+    for resource in resources.values():
+        if resource["Type"] == "AWS::SecurityHub::DelegatedAdmin":
+            assert trusted["securityhub.amazonaws.com"] in resource["DependsOn"]
+        elif resource["Type"] == "Custom::AWS" and _sdk_call(resource)["action"] == "enableOrganizationAdminAccount":
+            principal = f"{_sdk_call(resource)['service'].lower()}.amazonaws.com"
+            assert trusted[principal] in resource["DependsOn"], principal
+
+
+def test_guardduty_is_enabled_for_every_member_in_every_allowed_region(synthesis: Synthesis) -> None:
+    template = _template(synthesis, "audit-services")
+    resources = _resources_of(template, "Custom::AWS")
+    configured = {}
+    for logical_id, resource in resources.items():
+        call = _sdk_call(resource)
+        if call["action"] != "updateOrganizationConfiguration":
+            continue
+        assert call["parameters"] == {"DetectorId": "<token>", "AutoEnableOrganizationMembers": "ALL"}
+        # The detector id is the answer of the listDetectors call in the same region.
+        (reference,) = [p for p in resource["Properties"]["Create"]["Fn::Join"][1] if not isinstance(p, str)]
+        assert reference["Fn::GetAtt"][1] == "DetectorIds.0"
+        finder = _sdk_call(resources[reference["Fn::GetAtt"][0]])
+        assert (finder["action"], finder["region"]) == ("listDetectors", call["region"])
+        configured[call["region"]] = logical_id
+    assert set(configured) == set(CONFIG.regions.allowed)
+
+
+def test_security_hub_is_configured_centrally_with_fsbp_and_cis(synthesis: Synthesis) -> None:
+    template = Template.from_json(_template(synthesis, "audit-services"))
+    others = [r for r in CONFIG.regions.allowed if r != HOME]
+    template.has_resource_properties(
+        "AWS::SecurityHub::FindingAggregator", {"RegionLinkingMode": "SPECIFIED_REGIONS", "Regions": others}
+    )
+    template.has_resource_properties(
+        "AWS::SecurityHub::OrganizationConfiguration",
+        {"ConfigurationType": "CENTRAL", "AutoEnable": False, "AutoEnableStandards": "NONE"},
+    )
+    ((policy_id, policy),) = template.find_resources("AWS::SecurityHub::ConfigurationPolicy").items()
+    hub = policy["Properties"]["ConfigurationPolicy"]["SecurityHub"]
+    assert hub["ServiceEnabled"] is True
+    assert sorted(hub["EnabledStandardIdentifiers"]) == [
+        f"arn:aws:securityhub:{HOME}::standards/aws-foundational-security-best-practices/v/1.0.0",
+        f"arn:aws:securityhub:{HOME}::standards/cis-aws-foundations-benchmark/v/3.0.0",
+    ]
+    assert hub["SecurityControlsConfiguration"] == {"DisabledSecurityControlIdentifiers": []}
+    template.has_resource_properties(
+        "AWS::SecurityHub::PolicyAssociation",
+        {
+            "ConfigurationPolicyId": {"Fn::GetAtt": [policy_id, "Id"]},
+            "TargetType": "ROOT",
+            "TargetId": CONFIG.organization.root_id,
+        },
+    )
+    # Central configuration needs the aggregator, and the policy needs central configuration.
+    resources = _template(synthesis, "audit-services")["Resources"]
+    kinds = {k: r["Type"] for k, r in resources.items()}
+    org_config = next(r for r in resources.values() if r["Type"] == "AWS::SecurityHub::OrganizationConfiguration")
+    assert [kinds[d] for d in org_config["DependsOn"]] == ["AWS::SecurityHub::FindingAggregator"]
+    assert [kinds[d] for d in policy["DependsOn"]] == ["AWS::SecurityHub::OrganizationConfiguration"]

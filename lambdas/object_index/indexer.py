@@ -9,11 +9,20 @@ Per SQS message:
 
 * The ``s3:TestEvent`` message S3 sends when notifications are configured is
   acknowledged and ignored.
-* A message that cannot be indexed (body is not JSON, fields are missing, or
-  a key is outside the convention) is logged as a rejected record and
-  reported in ``batchItemFailures``; SQS retries it and then moves it to the
-  dead-letter queue. Nothing of such a message is written. The rest of the
-  batch is unaffected.
+* A message that names another bucket than ``OBJECT_BUCKET_NAME`` is not
+  applied at all: it is logged at ERROR ("Ignored S3 event message for another
+  bucket"), counted in the ``ForeignBucketRecords`` metric and acknowledged.
+  Only S3, for this bucket, may send to the queue, so such a message means a
+  misconfiguration or a forgery, which no retry can make right.
+* A record whose key is under ``customers/`` but outside the layout
+  (``customers/readme.txt``, ``customers/ACME Corp/x``) is skipped: logged at
+  WARNING, counted in the ``UnindexableKeys`` metric, acknowledged. The object is
+  real but belongs to no customer; retrying could never index it.
+* A message that cannot be read (body is not JSON, fields are missing or
+  malformed, a key that is not URL-encoded UTF-8) is logged as a rejected record
+  and reported in ``batchItemFailures``; SQS retries it and then moves it to the
+  dead-letter queue, to be redriven once the indexer can read it. Nothing of such
+  a message is written. The rest of the batch is unaffected.
 * ``ObjectCreated:*`` events write a live object item.
 * ``ObjectRemoved:DeleteMarkerCreated`` (and its ``LifecycleExpiration``
   equivalent) writes a tombstone: the key has no current object any more.
@@ -35,8 +44,10 @@ that the stored sequencer is still the one read before (optimistic locking);
 if another invocation got there first, the event is re-evaluated.
 
 For created objects, size, ETag, sequencer and upload time come from the
-event (an object re-read after a version-level removal takes them from
-``HeadObject`` and the removal's sequencer). Event notifications carry no
+event. An object re-read after a version-level removal takes size, ETag and
+upload time (its ``LastModified``) from ``HeadObject`` and the removal's
+sequencer, whatever the index held before, so the final item does not depend
+on the order in which the key's events arrive. Event notifications carry no
 content type or user metadata, so for created objects the function calls
 ``HeadObject``:
 
@@ -48,7 +59,8 @@ content type or user metadata, so for created objects the function calls
 * not found -> the object was deleted since; the event is skipped because a
   newer delete event exists and will write the tombstone.
 
-Environment: ``INDEX_TABLE_NAME`` (required).
+Environment: ``INDEX_TABLE_NAME`` and ``OBJECT_BUCKET_NAME`` (required). Metrics go
+to CloudWatch in the embedded metric format, namespace ``METRICS_NAMESPACE``.
 """
 
 from __future__ import annotations
@@ -59,11 +71,13 @@ import os
 import random
 import time
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote_plus
 
 import boto3  # type: ignore[import-untyped]
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
@@ -80,6 +94,11 @@ else:
     import object_index_keys as keys
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "object-index"))
+METRICS_NAMESPACE = "ObjectIndex"
+FOREIGN_BUCKET_METRIC = "ForeignBucketRecords"
+UNINDEXABLE_KEY_METRIC = "UnindexableKeys"
+# Dimensions: this service and the bucket (set per invocation, once the configuration is read).
+metrics = Metrics(namespace=METRICS_NAMESPACE, service="object-index-indexer")
 
 # A batch where every message failed still returns batchItemFailures instead of
 # raising, so one poison message alone is handled like one in a larger batch.
@@ -96,7 +115,15 @@ _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
 class RejectedRecordError(Exception):
-    """The SQS message can never be indexed; it belongs in the dead-letter queue."""
+    """The SQS message cannot be read; it belongs in the dead-letter queue."""
+
+
+class ForeignBucketError(Exception):
+    """The message names another bucket than the one this index follows."""
+
+
+class UnindexableKeyError(Exception):
+    """The record's key is outside ``customers/{customer_id}/{path}``."""
 
 
 class ConcurrentUpdateError(Exception):
@@ -142,6 +169,14 @@ def _table_name() -> str:
     return name
 
 
+@functools.cache
+def _bucket_name() -> str:
+    name = os.environ.get("OBJECT_BUCKET_NAME", "").strip()
+    if not name:
+        raise RuntimeError("OBJECT_BUCKET_NAME environment variable is not set")
+    return name
+
+
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
 
 
@@ -170,6 +205,9 @@ def _parse_change(record: S3EventRecord) -> ObjectChange | None:
         event_name = _require_str(record.event_name, "eventName")
         if record.get("eventSource") != "aws:s3":
             raise RejectedRecordError("eventSource is not aws:s3")
+        bucket = _require_str(record.s3.bucket.name, "s3.bucket.name")
+        if bucket != _bucket_name():
+            raise ForeignBucketError(bucket)  # whatever the event type: nothing of it is trusted
         if event_name.startswith(_CREATED_PREFIX):
             kind: Literal["created", "removed", "version-removed"] = "created"
         elif event_name in _REMOVED_EVENTS:
@@ -179,13 +217,15 @@ def _parse_change(record: S3EventRecord) -> ObjectChange | None:
         else:
             return None
         s3_object = record.s3.get_object
-        bucket = _require_str(record.s3.bucket.name, "s3.bucket.name")
         raw_key = _require_str(s3_object.key, "s3.object.key")
         try:
             decoded_key = unquote_plus(raw_key, errors="strict")
         except UnicodeDecodeError as error:
             raise RejectedRecordError("s3.object.key is not URL-encoded UTF-8") from error
-        object_key = keys.parse_object_key(decoded_key)
+        try:
+            object_key = keys.parse_object_key(decoded_key)
+        except keys.InvalidObjectKeyError as error:
+            raise UnindexableKeyError(f"{decoded_key!r}: {error}") from error
         sequencer = keys.normalize_sequencer(s3_object.sequencer)
         event_time = keys.normalize_event_time(record.event_time)
         size = 0
@@ -209,16 +249,22 @@ def _parse_change(record: S3EventRecord) -> ObjectChange | None:
         )
     except (KeyError, TypeError, AttributeError) as error:
         raise RejectedRecordError(f"S3 event record is missing a field: {error}") from error
-    except keys.InvalidObjectKeyError as error:
-        raise RejectedRecordError(
-            f"object key is outside the customers/{{customer_id}}/ convention: {error}"
-        ) from error
     except (keys.InvalidSequencerError, keys.InvalidEventTimeError) as error:
         raise RejectedRecordError(str(error)) from error
 
 
-def _parse_message(body: str) -> list[ObjectChange] | None:
-    """All changes of one SQS message; None for the S3 test event."""
+@dataclass(frozen=True)
+class ParsedMessage:
+    changes: list[ObjectChange]
+    unindexable_keys: list[str]  # reasons, one per skipped record
+
+
+def _parse_message(body: str) -> ParsedMessage | None:
+    """All changes of one SQS message; None for the S3 test event.
+
+    Raises RejectedRecordError for a message that cannot be read, ForeignBucketError for
+    one that names another bucket (then nothing of it is applied).
+    """
     try:
         payload = json.loads(body)
     except (TypeError, ValueError) as error:
@@ -232,8 +278,17 @@ def _parse_message(body: str) -> list[ObjectChange] | None:
         raise RejectedRecordError("message body has no S3 event Records")
     if not all(isinstance(item, dict) for item in records):
         raise RejectedRecordError("S3 event Records must be JSON objects")
-    changes = [_parse_change(record) for record in S3Event(payload).records]
-    return [change for change in changes if change is not None]
+    changes: list[ObjectChange] = []
+    unindexable: list[str] = []
+    for record in S3Event(payload).records:
+        try:
+            change = _parse_change(record)
+        except UnindexableKeyError as error:
+            unindexable.append(str(error))
+            continue
+        if change is not None:
+            changes.append(change)
+    return ParsedMessage(changes=changes, unindexable_keys=unindexable)
 
 
 # --- S3 metadata -------------------------------------------------------------
@@ -390,11 +445,13 @@ def _tombstone_item(change: ObjectChange) -> dict[str, dict[str, str]]:
 def _write(
     item: dict[str, dict[str, str]],
     previous: StoredState | None,
-    new_sequencer: str,
+    new_sequencer: str | None,
     delta_bytes: int,
     delta_count: int,
 ) -> bool:
-    """Write the item (and the totals change) if the stored state is still ``previous``.
+    """Write the item (and the totals change) if the stored state is still ``previous``
+    and ``new_sequencer`` is newer than the stored one (None: a repair that keeps the stored
+    sequencer, conditioned on it alone).
 
     Returns False when the condition failed because the item changed since it was read.
     """
@@ -402,6 +459,10 @@ def _write(
     if previous is None:
         condition = "attribute_not_exists(#pk)"
         names = {"#pk": keys.PARTITION_KEY}
+    elif new_sequencer is None:
+        condition = "#seq = :expected_seq"
+        names = {"#seq": "sequencer"}
+        values = {":expected_seq": _s(previous.sequencer)}
     else:
         condition = "#seq = :expected_seq AND #seq < :new_seq"
         names = {"#seq": "sequencer"}
@@ -468,12 +529,6 @@ def _desired_state(change: ObjectChange) -> tuple[ObjectChange, ObjectMetadata |
     return change, None
 
 
-def _same_object(stored: StoredState, current: ObjectChange) -> bool:
-    if current.version_id is not None:
-        return stored.version_id == current.version_id
-    return stored.version_id is None and stored.etag == current.etag
-
-
 def apply_change(change: ObjectChange) -> str:
     """Apply one change to the index. Returns what happened, for logging."""
     desired: tuple[ObjectChange, ObjectMetadata | None] | None = None
@@ -492,10 +547,8 @@ def apply_change(change: ObjectChange) -> str:
             item = _tombstone_item(target)
             delta_bytes, delta_count = -old_size, -1 if was_live else 0
         else:
-            if target is not change and previous is not None and previous.live and _same_object(previous, target):
-                # Re-read after a version-level removal, and still the indexed object: it keeps
-                # its upload time (the event's, to the millisecond) and so its index entries.
-                target = replace(target, event_time=previous.uploaded_at or target.event_time)
+            # A re-read object keeps S3's LastModified even if the index held it with its
+            # event time: what the index held depends on delivery order, S3's answer does not.
             item = _object_item(target, metadata)
             delta_bytes, delta_count = target.size - old_size, 0 if was_live else 1
         if _write(item, previous, change.sequencer, delta_bytes, delta_count):
@@ -503,22 +556,87 @@ def apply_change(change: ObjectChange) -> str:
     raise ConcurrentUpdateError(f"object item kept changing while applying {change.object_key.s3_key!r}")
 
 
+# --- Repair from S3 (used by the reconcile function) ---------------------------------
+
+#: The sequencer a repair writes for a key the index has never seen: below every real one.
+_NO_SEQUENCER = "0" * keys.SEQUENCER_WIDTH
+
+
+def _now() -> str:
+    return keys.normalize_event_time(datetime.now(UTC).isoformat())
+
+
+def reconcile_key(object_key: keys.ObjectKey) -> str:
+    """Make the key's item say what S3 holds now, for events that were lost.
+
+    The item keeps its stored sequencer (a key never indexed gets the lowest there is), so
+    every real event still in flight for the key stays newer and is applied over the repair;
+    the write is conditioned on that sequencer, so an event applied meanwhile wins. Returns
+    ``in-step``, ``repaired``, or ``changed`` (an event got there first).
+    """
+    previous = _read_state(object_key)
+    probe = ObjectChange(
+        kind="version-removed",
+        bucket=_bucket_name(),
+        object_key=object_key,
+        sequencer=previous.sequencer if previous is not None else _NO_SEQUENCER,
+        event_time=_now(),
+        size=0,
+        etag="",
+        version_id=None,
+    )
+    current = _read_current_object(probe)
+    if current is None:
+        if previous is None or not previous.live:
+            return "in-step"
+        item = _tombstone_item(probe)
+        delta_bytes, delta_count = -previous.size, -1
+    else:
+        target, metadata = current
+        if (
+            previous is not None
+            and previous.live
+            and previous.etag == target.etag
+            and previous.size == target.size
+            and previous.version_id == target.version_id
+        ):
+            return "in-step"
+        item = _object_item(target, metadata)
+        was_live = previous is not None and previous.live
+        delta_bytes = target.size - (previous.size if previous is not None and was_live else 0)
+        delta_count = 0 if was_live else 1
+    return "repaired" if _write(item, previous, None, delta_bytes, delta_count) else "changed"
+
+
 # --- Handler -----------------------------------------------------------------------
 
 
 def record_handler(record: SQSRecord) -> None:
     try:
-        changes = _parse_message(record.body)
+        parsed = _parse_message(record.body)
     except RejectedRecordError as error:
         logger.error(
             "Rejected S3 event message; it will be retried and then moved to the dead-letter queue",
             extra={"message_id": record.message_id, "reason": str(error)},
         )
         raise
-    if changes is None:
+    except ForeignBucketError as error:
+        logger.error(
+            "Ignored S3 event message for another bucket; nothing of it was applied",
+            extra={"message_id": record.message_id, "bucket": str(error), "expected_bucket": _bucket_name()},
+        )
+        metrics.add_metric(name=FOREIGN_BUCKET_METRIC, unit=MetricUnit.Count, value=1)
+        return
+    if parsed is None:
         logger.info("Ignored s3:TestEvent message", extra={"message_id": record.message_id})
         return
-    for change in changes:
+    for reason in parsed.unindexable_keys:
+        logger.warning(
+            "Skipped S3 event for a key outside the customers/{customer_id}/{path} layout",
+            extra={"message_id": record.message_id, "reason": reason},
+        )
+        metrics.add_metric(name=UNINDEXABLE_KEY_METRIC, unit=MetricUnit.Count, value=1)
+    for change in parsed.changes:
         try:
             outcome = apply_change(change)
         except Exception:
@@ -539,9 +657,11 @@ def record_handler(record: SQSRecord) -> None:
         )
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _table_name()  # fail fast on a missing configuration
+    metrics.set_default_dimensions(bucket=_bucket_name())
     return dict(
         process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     )

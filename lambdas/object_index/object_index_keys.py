@@ -9,9 +9,11 @@ Every indexed S3 object key has the form::
 * ``customer_id`` matches ``^[A-Za-z0-9_-]{1,64}$``.
 * ``path`` is the non-empty rest of the key and may contain further ``/``.
 
-A key outside this convention is a poison record: the indexer logs it and
-reports the SQS message as failed, so SQS retries it and finally moves it to
-the dead-letter queue. It never fails the other messages of the batch.
+A key outside this convention (``customers/readme.txt``,
+``customers/ACME Corp/x``) is a valid S3 object that belongs to no customer:
+the indexer skips its events, logs each at WARNING and counts it in the
+``UnindexableKeys`` metric, which an alarm watches. Retrying could never
+index it, so it does not go to the dead-letter queue.
 
 Table layout (one table, on-demand capacity)
 --------------------------------------------
@@ -67,11 +69,18 @@ that order. A longer sequencer is not necessarily a later one.
 Pagination tokens
 -----------------
 A token is ``base64url(JSON payload) "." base64url(HMAC-SHA256)``. The payload
-holds the query it was issued for and the DynamoDB position to resume from.
+holds a digest of the query it was issued for and the position to resume
+from: the upload time and the S3 key of the last item returned (the key as
+base64url of its UTF-8 bytes, so no character of a key can grow the token
+through JSON escaping). Every DynamoDB key of that item (``PK``, ``SK``,
+``UPLOAD_SK``, ``DAY_PK``, ``DAY_SK``) follows from those two values, so one
+position serves every route, the by-day route included, and a token stays
+under ``MAX_TOKEN_LENGTH`` for the longest key S3 allows (1,024 bytes).
+
 The HMAC key is the query function's pagination key secret. A token
 that was altered, signed with another key, or issued for another query is
-rejected. Tokens are opaque but not encrypted: they contain object keys the
-caller has already seen. Rotating the key invalidates all tokens
+rejected. Tokens are opaque but not encrypted: they contain the object key
+the caller has already seen. Rotating the key invalidates all tokens
 in circulation; callers then start again from the first page.
 """
 
@@ -86,7 +95,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 # --- Object key convention -------------------------------------------------
 
@@ -315,9 +323,20 @@ def epoch_seconds(timestamp: str) -> int:
 
 # --- Pagination tokens ----------------------------------------------------------
 
-MAX_TOKEN_LENGTH = 4096
-_TOKEN_VERSION = 1
+#: The longest token the query function accepts; the longest one it can issue (a position
+#: in a 1,024-byte key) is 2,000 characters, which a test checks.
+MAX_TOKEN_LENGTH = 2048
+_TOKEN_VERSION = 2
 _BASE64URL_RE = re.compile(r"[A-Za-z0-9_-]+")
+_UPLOADED_AT_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page ended: the upload time and key of the last item it returned."""
+
+    uploaded_at: str
+    object_key: ObjectKey
 
 
 def _b64encode(data: bytes) -> str:
@@ -337,24 +356,31 @@ def _signature(secret: bytes, payload: bytes) -> bytes:
     return hmac.new(secret, payload, hashlib.sha256).digest()
 
 
-def encode_page_token(secret: bytes, query: Sequence[str], cursor: Any) -> str:
+def _query_digest(query: Sequence[str]) -> str:
+    """A fixed-size stand-in for the query parameters, so long values cannot grow a token."""
+    return _b64encode(hashlib.sha256(json.dumps(list(query), ensure_ascii=False).encode("utf-8")).digest())
+
+
+def encode_page_token(secret: bytes, query: Sequence[str], position: Position) -> str:
     """Sign a resume position for the query identified by ``query``.
 
     ``query`` names the route and every parameter that selects the result set
     (not the page size), so a token only resumes the query it came from.
-    ``cursor`` must be JSON-serialisable.
     """
     payload = json.dumps(
-        {"v": _TOKEN_VERSION, "q": list(query), "c": cursor},
+        {
+            "v": _TOKEN_VERSION,
+            "q": _query_digest(query),
+            "c": {"t": position.uploaded_at, "k": _b64encode(position.object_key.s3_key.encode("utf-8"))},
+        },
         separators=(",", ":"),
         sort_keys=True,
-        ensure_ascii=False,
-    ).encode("utf-8")
+    ).encode("ascii")
     return f"{_b64encode(payload)}.{_b64encode(_signature(secret, payload))}"
 
 
-def decode_page_token(secret: bytes, query: Sequence[str], token: str) -> Any:
-    """Verify a token and return its cursor, or raise InvalidPageTokenError."""
+def decode_page_token(secret: bytes, query: Sequence[str], token: str) -> Position:
+    """Verify a token and return its position, or raise InvalidPageTokenError."""
     if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
         raise InvalidPageTokenError("next_token is not a valid token")
     payload_text, signature_text = token.split(".")
@@ -362,12 +388,19 @@ def decode_page_token(secret: bytes, query: Sequence[str], token: str) -> Any:
     signature = _b64decode(signature_text)
     if not hmac.compare_digest(signature, _signature(secret, payload)):
         raise InvalidPageTokenError("next_token is invalid or has been modified")
+    # Only a correctly signed payload gets here, so what follows guards against our own bugs.
     try:
         data = json.loads(payload.decode("utf-8"))
-    except ValueError as error:  # only reachable with a correctly signed, malformed payload
+        if data["v"] != _TOKEN_VERSION:
+            raise InvalidPageTokenError("next_token is not a valid token")
+        if data["q"] != _query_digest(query):
+            raise InvalidPageTokenError("next_token was issued for a different query; repeat the request without it")
+        uploaded_at, key_text = data["c"]["t"], data["c"]["k"]
+        if not isinstance(uploaded_at, str) or _UPLOADED_AT_RE.fullmatch(uploaded_at) is None:
+            raise InvalidPageTokenError("next_token is not a valid token")
+        object_key = parse_object_key(_b64decode(key_text).decode("utf-8"))
+    except (ValueError, KeyError, TypeError) as error:
+        if isinstance(error, InvalidPageTokenError):
+            raise
         raise InvalidPageTokenError("next_token is not a valid token") from error
-    if not isinstance(data, dict) or data.get("v") != _TOKEN_VERSION or "c" not in data:
-        raise InvalidPageTokenError("next_token is not a valid token")
-    if data.get("q") != list(query):
-        raise InvalidPageTokenError("next_token was issued for a different query; repeat the request without it")
-    return data["c"]
+    return Position(uploaded_at=uploaded_at, object_key=object_key)

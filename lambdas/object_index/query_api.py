@@ -4,6 +4,9 @@ Routes (all GET, JSON responses):
 
 * ``/customers/{customer_id}/objects?limit=&next_token=``
   objects of a customer, newest upload first.
+* ``/customers/{customer_id}/object?path=``
+  one object by its path under ``customers/{customer_id}/``; 404 when the index
+  holds no live object for it.
 * ``/customers/{customer_id}/totals``
   ``{customer_id, total_bytes, object_count}``; zeros for an unknown customer.
 * ``/customers/{customer_id}/objects/by-attribute?name=&value=&limit=&next_token=``
@@ -12,26 +15,38 @@ Routes (all GET, JSON responses):
 * ``/customers/{customer_id}/objects/by-date?start=&end=&limit=&next_token=``
   uploads between two UTC days ``YYYY-MM-DD``, both inclusive, newest first.
 * ``/uploads/by-day?date=&limit=&next_token=``
-  uploads of all customers on one UTC day, newest first.
+  uploads of all customers on one UTC day, newest first (operators only).
 
 List responses are ``{"items": [...], "next_token": "..." | null}``; pass
 ``next_token`` back unchanged, with the same query parameters, to get the next
 page. ``limit`` is 1..100 (default 50). Invalid input gives 400 with
-``{"message": ...}``; an unknown route gives 404.
+``{"message": ...}``; a caller who may not read the route's data gets 403; an
+unknown route gives 404.
+
+Who may read what: API Gateway authenticates every caller with SigV4 (IAM
+authorization) and passes the caller's verified ARN in the request context
+(``requestContext.identity.userArn``). The caller must be a role session of the
+API's own account. The role named by ``OPERATOR_ROLE_NAME`` may call every
+route; a role named ``{CUSTOMER_ROLE_PREFIX}{customer_id}`` may call only the
+routes of that customer; every other caller gets 403. The customer is thus bound
+to the caller's identity by the role it signed with, never by a value the caller
+sends.
 
 Every read is a DynamoDB Query or GetItem. The all-customers-per-day index is
 spread over ``DAY_SHARD_COUNT`` partitions per day; that route queries every
 partition and merges the results by upload time.
 
-Environment: ``INDEX_TABLE_NAME`` (required) and ``PAGINATION_KEY_SECRET_ID``
-(required): the ARN or name of the Secrets Manager secret whose string, at least
-32 characters, signs pagination tokens. The function reads it once per execution
-environment, so the key never appears in the function's configuration.
+Environment: ``INDEX_TABLE_NAME``, ``OPERATOR_ROLE_NAME``, ``CUSTOMER_ROLE_PREFIX``
+and ``PAGINATION_KEY_SECRET_ID`` (all required): the last is the ARN or name of the
+Secrets Manager secret whose string, at least 32 characters, signs pagination
+tokens. The function reads it once per execution environment, so the key never
+appears in the function's configuration.
 """
 
 from __future__ import annotations
 
 import functools
+import heapq
 import os
 import re
 from dataclasses import dataclass
@@ -61,37 +76,62 @@ MAX_LIMIT = 100
 MIN_PAGINATION_KEY_LENGTH = 32
 _LIMIT_RE = re.compile(r"[0-9]{1,4}")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ROLE_NAME_RE = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
+# The caller ARN API Gateway verified: a role session (sts assumed-role), in any partition.
+_ROLE_SESSION_ARN_RE = re.compile(
+    r"arn:aws[a-z-]*:sts::(?P<account>[0-9]{12}):assumed-role/(?P<role>[A-Za-z0-9+=,.@_-]{1,64})/[^/]+"
+)
 _ATTRIBUTE_INDEXES = {
     "content_type": (keys.INDEX_BY_CONTENT_TYPE, keys.CT_PK),
     "classification": (keys.INDEX_BY_CLASSIFICATION, keys.CLS_PK),
 }
-_SHARD_DONE = "done"
 
 Key = dict[str, dict[str, str]]
+Item = dict[str, Any]
 
 
 class BadRequestError(Exception):
     """Invalid caller input; the message is returned in the 400 response."""
 
 
+class ForbiddenError(Exception):
+    """The caller may not read what the request asks for; the message is returned with 403."""
+
+
+class NotFoundError(Exception):
+    """The requested object is not in the index; the message is returned with 404."""
+
+
 @dataclass(frozen=True)
 class Settings:
     table_name: str
     pagination_key: bytes
+    operator_role_name: str
+    customer_role_prefix: str
 
 
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5)
 
 
+def _required_environment(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise RuntimeError(f"{name} environment variable is not set")
+    return value
+
+
 @functools.cache
 def get_settings() -> Settings:
-    """Table name and pagination key, read once per execution environment."""
-    table_name = os.environ.get("INDEX_TABLE_NAME", "").strip()
-    if not table_name:
-        raise RuntimeError("INDEX_TABLE_NAME environment variable is not set")
-    secret_id = os.environ.get("PAGINATION_KEY_SECRET_ID", "").strip()
-    if not secret_id:
-        raise RuntimeError("PAGINATION_KEY_SECRET_ID environment variable is not set")
+    """Table name, caller roles and pagination key, read once per execution environment."""
+    table_name = _required_environment("INDEX_TABLE_NAME")
+    operator_role_name = _required_environment("OPERATOR_ROLE_NAME")
+    customer_role_prefix = _required_environment("CUSTOMER_ROLE_PREFIX")
+    for name, value in (("OPERATOR_ROLE_NAME", operator_role_name), ("CUSTOMER_ROLE_PREFIX", customer_role_prefix)):
+        if _ROLE_NAME_RE.fullmatch(value) is None:
+            raise RuntimeError(f"{name} is not a valid IAM role name")
+    if operator_role_name.startswith(customer_role_prefix):
+        raise RuntimeError("OPERATOR_ROLE_NAME must not start with CUSTOMER_ROLE_PREFIX")
+    secret_id = _required_environment("PAGINATION_KEY_SECRET_ID")
     try:
         secret = _secretsmanager().get_secret_value(SecretId=secret_id)
     except ClientError as error:
@@ -102,7 +142,12 @@ def get_settings() -> Settings:
     pagination_key = secret.get("SecretString") or ""
     if len(pagination_key) < MIN_PAGINATION_KEY_LENGTH:
         raise RuntimeError(f"the pagination key secret must hold at least {MIN_PAGINATION_KEY_LENGTH} characters")
-    return Settings(table_name=table_name, pagination_key=pagination_key.encode("utf-8"))
+    return Settings(
+        table_name=table_name,
+        pagination_key=pagination_key.encode("utf-8"),
+        operator_role_name=operator_role_name,
+        customer_role_prefix=customer_role_prefix,
+    )
 
 
 @functools.cache
@@ -115,12 +160,43 @@ def _secretsmanager() -> Any:
     return boto3.client("secretsmanager", config=_BOTO_CONFIG)
 
 
+# --- Who is calling ------------------------------------------------------------------
+
+
+def _caller_role() -> str:
+    """The role the caller signed with, from the identity API Gateway verified; 403 otherwise."""
+    context = app.current_event.request_context
+    user_arn = context.identity.user_arn or ""
+    match = _ROLE_SESSION_ARN_RE.fullmatch(user_arn)
+    if match is None or match["account"] != context.account_id:
+        raise ForbiddenError("only role sessions of this account may call this API")
+    return match["role"]
+
+
+def _authorize(customer_id: str | None) -> None:
+    """Let the operator role read everything and a customer's role read that customer only.
+
+    ``customer_id`` None means a route across customers: operators only.
+    """
+    settings = get_settings()
+    role = _caller_role()
+    if role == settings.operator_role_name:
+        return
+    if customer_id is not None and role == f"{settings.customer_role_prefix}{customer_id}":
+        return
+    if customer_id is None:
+        raise ForbiddenError("only the operator role may read every customer's uploads")
+    raise ForbiddenError("the caller's role may not read this customer's objects")
+
+
 # --- Input validation ------------------------------------------------------------
 
 
 def _customer_id(raw: str) -> str:
+    """A valid customer id that the caller may read (checked in that order: 400, then 403)."""
     if not keys.is_valid_customer_id(raw):
         raise BadRequestError("customer_id must be 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'")
+    _authorize(raw)
     return raw
 
 
@@ -149,7 +225,7 @@ def _date(name: str) -> date:
         raise BadRequestError(f"{name} is not a valid calendar date") from error
 
 
-def _cursor(query: list[str]) -> Any:
+def _position(query: list[str]) -> keys.Position | None:
     token = _query_param("next_token")
     if token is None:
         return None
@@ -159,25 +235,23 @@ def _cursor(query: list[str]) -> Any:
         raise BadRequestError(str(error)) from error
 
 
-def _token(query: list[str], cursor: Any) -> str | None:
-    if cursor is None:
-        return None
-    return keys.encode_page_token(get_settings().pagination_key, query, cursor)
+def _position_of(item: Item) -> keys.Position:
+    return keys.Position(uploaded_at=item["uploaded_at"]["S"], object_key=keys.parse_object_key(item["key"]["S"]))
 
 
-def _start_key(cursor: Any, fixed: dict[str, str], free: tuple[str, ...]) -> Key:
-    """Rebuild a DynamoDB start key from a verified cursor and the query's own key values."""
-    if not isinstance(cursor, dict) or set(cursor) != set(free) or not all(isinstance(v, str) for v in cursor.values()):
-        raise BadRequestError("next_token is not a valid token")
-    start: Key = {name: {"S": value} for name, value in fixed.items()}
-    start.update({name: {"S": cursor[name]} for name in free})
-    return start
+def _page(query: list[str], items: list[Item], limit: int) -> dict[str, Any]:
+    """The first ``limit`` items (of up to ``limit + 1`` read) and a token when more follow."""
+    page = items[:limit]
+    token = None
+    if len(items) > limit:
+        token = keys.encode_page_token(get_settings().pagination_key, query, _position_of(page[-1]))
+    return {"items": [_object_view(item) for item in page], "next_token": token}
 
 
 # --- Reads --------------------------------------------------------------------------
 
 
-def _object_view(item: dict[str, Any]) -> dict[str, Any]:
+def _object_view(item: Item) -> dict[str, Any]:
     def text(name: str) -> str | None:
         value = item.get(name)
         return None if value is None else str(value["S"])
@@ -193,57 +267,79 @@ def _object_view(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _query(
+def _read(
     index: str,
     partition: tuple[str, str],
-    limit: int,
-    start_key: Key | None,
-    between: tuple[str, str] | None = None,
-) -> tuple[list[dict[str, Any]], bool, dict[str, Any] | None]:
-    """One page, newest first. Returns items, whether more may follow, and the last evaluated key."""
-    sort_attribute = keys.GSI_DEFINITIONS[index]["sort_key"]
+    want: int,
+    *,
+    start_key: Key | None = None,
+    sort_condition: tuple[str, ...] | None = None,
+) -> list[Item]:
+    """Up to ``want`` items of one index partition, newest first.
+
+    DynamoDB may end a page early (1 MB), even with no items but a ``LastEvaluatedKey``;
+    reading goes on from that key until ``want`` items are read or the partition ends.
+    ``sort_condition`` is ``("<", value)``, ``("<=", value)`` or ``("BETWEEN", low, high)``
+    on the index's sort key.
+    """
     condition = "#pk = :pk"
     names = {"#pk": partition[0]}
     values: dict[str, dict[str, str]] = {":pk": {"S": partition[1]}}
-    if between is not None:
-        condition += " AND #sk BETWEEN :from AND :to"
-        names["#sk"] = sort_attribute
-        values[":from"] = {"S": between[0]}
-        values[":to"] = {"S": between[1]}
-    params: dict[str, Any] = {
-        "TableName": get_settings().table_name,
-        "IndexName": index,
-        "KeyConditionExpression": condition,
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
-        "ScanIndexForward": False,
-        # One extra item tells whether another page exists, so the last page has no token.
-        "Limit": limit + 1,
-    }
-    if start_key is not None:
-        params["ExclusiveStartKey"] = start_key
-    response = _dynamodb().query(**params)
-    items: list[dict[str, Any]] = response.get("Items", [])
-    if len(items) > limit:
-        return items[:limit], True, None
-    last_key = response.get("LastEvaluatedKey")
-    return items, last_key is not None, last_key
+    if sort_condition is not None:
+        names["#sk"] = keys.GSI_DEFINITIONS[index]["sort_key"]
+        if sort_condition[0] == "BETWEEN":
+            condition += " AND #sk BETWEEN :low AND :high"
+            values[":low"] = {"S": sort_condition[1]}
+            values[":high"] = {"S": sort_condition[2]}
+        else:
+            condition += f" AND #sk {sort_condition[0]} :bound"
+            values[":bound"] = {"S": sort_condition[1]}
+    items: list[Item] = []
+    while True:
+        params: dict[str, Any] = {
+            "TableName": get_settings().table_name,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": want - len(items),
+        }
+        if start_key is not None:
+            params["ExclusiveStartKey"] = start_key
+        response = _dynamodb().query(**params)
+        items.extend(response.get("Items", []))
+        start_key = response.get("LastEvaluatedKey")
+        if start_key is None or len(items) >= want:
+            return items[:want]
 
 
 def _customer_page(
-    query: list[str], index: str, partition: tuple[str, str], customer_id: str, between: tuple[str, str] | None = None
+    query: list[str],
+    index: str,
+    partition: tuple[str, str],
+    customer_id: str,
+    between: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     limit = _limit()
-    cursor = _cursor(query)
-    free = (keys.SORT_KEY, keys.UPLOAD_SK)
-    fixed = {keys.PARTITION_KEY: keys.customer_pk(customer_id), partition[0]: partition[1]}
-    start_key = None if cursor is None else _start_key(cursor, fixed, free)
-    items, more, last_key = _query(index, partition, limit, start_key, between)
-    next_cursor = None
-    if more:
-        position = last_key if last_key is not None else items[-1]
-        next_cursor = {name: position[name]["S"] for name in free}
-    return {"items": [_object_view(item) for item in items], "next_token": _token(query, next_cursor)}
+    position = _position(query)
+    start_key = None
+    if position is not None:
+        # The token's query digest already ties it to this customer; the partition values
+        # still come from the request, never from the token.
+        if position.object_key.customer_id != customer_id:
+            raise BadRequestError("next_token is not a valid token")
+        path = position.object_key.path
+        start_key = {
+            keys.PARTITION_KEY: {"S": keys.customer_pk(customer_id)},
+            keys.SORT_KEY: {"S": keys.object_sk(path)},
+            partition[0]: {"S": partition[1]},
+            keys.UPLOAD_SK: {"S": keys.upload_sort_key(position.uploaded_at, path)},
+        }
+    sort_condition = None if between is None else ("BETWEEN", *between)
+    # One extra item tells whether another page exists, so the last page has no token.
+    items = _read(index, partition, limit + 1, start_key=start_key, sort_condition=sort_condition)
+    return _page(query, items, limit)
 
 
 @app.get("/customers/<customer_id>/objects")
@@ -251,6 +347,29 @@ def list_objects(customer_id: str) -> dict[str, Any]:
     customer_id = _customer_id(customer_id)
     partition = (keys.PARTITION_KEY, keys.customer_pk(customer_id))
     return _customer_page(["objects", customer_id], keys.INDEX_BY_UPLOAD_TIME, partition, customer_id)
+
+
+@app.get("/customers/<customer_id>/object")
+def get_object(customer_id: str) -> dict[str, Any]:
+    customer_id = _customer_id(customer_id)
+    path = _query_param("path")
+    if path is None or not path:
+        raise BadRequestError("path is required")
+    try:
+        object_key = keys.parse_object_key(f"{keys.KEY_PREFIX}{customer_id}/{path}")
+    except keys.InvalidObjectKeyError as error:
+        raise BadRequestError(f"path does not name an object key: {error}") from error
+    response = _dynamodb().get_item(
+        TableName=get_settings().table_name,
+        Key={
+            keys.PARTITION_KEY: {"S": keys.customer_pk(customer_id)},
+            keys.SORT_KEY: {"S": keys.object_sk(object_key.path)},
+        },
+    )
+    item = response.get("Item")
+    if item is None or item.get("item_type", {}).get("S") != keys.ITEM_TYPE_OBJECT:
+        raise NotFoundError("the index holds no object with this path")
+    return _object_view(item)
 
 
 @app.get("/customers/<customer_id>/totals")
@@ -307,95 +426,86 @@ def list_objects_by_date(customer_id: str) -> dict[str, Any]:
 
 @app.get("/uploads/by-day")
 def list_uploads_by_day() -> dict[str, Any]:
+    """Merge the day's shards newest first; ties in ``DAY_SK`` go to the lower shard.
+
+    A page resumes after the last item returned: in that item's shard from the item itself
+    (``ExclusiveStartKey``), in the other shards from its ``DAY_SK`` (strictly below it in a
+    lower shard, whose equal items came first; up to and including it in a higher shard).
+    """
+    _authorize(None)
     day = _date("date").isoformat()
     limit = _limit()
     query = ["by-day", day]
-    cursor = _cursor(query)
-    shard_count = keys.DAY_SHARD_COUNT
-    free = (keys.PARTITION_KEY, keys.SORT_KEY, keys.DAY_SK)
-    if cursor is None:
-        states: list[Any] = [None] * shard_count
-    elif isinstance(cursor, dict) and isinstance(cursor.get("shards"), list) and len(cursor["shards"]) == shard_count:
-        states = cursor["shards"]
-    else:
-        raise BadRequestError("next_token is not a valid token")
-
-    # Fetch one page from every shard that is not finished yet.
-    pages: list[tuple[list[dict[str, Any]], bool, dict[str, Any] | None]] = []
-    for shard, state in enumerate(states):
+    position = _position(query)
+    shard_items: list[list[Item]] = []
+    for shard in range(keys.DAY_SHARD_COUNT):
         partition = (keys.DAY_PK, keys.day_pk(day, shard))
-        if state == _SHARD_DONE:
-            pages.append(([], False, None))
-            continue
-        start_key = None if state is None else _start_key(state, {keys.DAY_PK: partition[1]}, free)
-        pages.append(_query(keys.INDEX_BY_DAY, partition, limit, start_key))
-
-    # Merge newest first. Stop early when a shard's fetched items are used up
-    # but the shard has more: its next item could be newer than the others'.
-    used = [0] * shard_count
-    merged: list[dict[str, Any]] = []
-    while len(merged) < limit:
-        best: int | None = None
-        blocked = False
-        for shard, (items, more, _last) in enumerate(pages):
-            if used[shard] < len(items):
-                candidate = items[used[shard]][keys.DAY_SK]["S"]
-                if best is None or candidate > pages[best][0][used[best]][keys.DAY_SK]["S"]:
-                    best = shard
-            elif more:
-                blocked = True
-        if best is None or blocked:
-            break
-        merged.append(pages[best][0][used[best]])
-        used[best] += 1
-
-    next_states: list[Any] = []
-    for shard, (items, more, last_key) in enumerate(pages):
-        count = used[shard]
-        if states[shard] == _SHARD_DONE or (count == len(items) and not more):
-            next_states.append(_SHARD_DONE)
-        elif count > 0:
-            next_states.append({name: items[count - 1][name]["S"] for name in free})
-        elif items or last_key is None:
-            next_states.append(states[shard])  # nothing taken from this shard: same position again
+        if position is None:
+            items = _read(keys.INDEX_BY_DAY, partition, limit + 1)
         else:
-            next_states.append({name: last_key[name]["S"] for name in free})
-    finished = all(state == _SHARD_DONE for state in next_states)
-    return {
-        "items": [_object_view(item) for item in merged],
-        "next_token": None if finished else _token(query, {"shards": next_states}),
-    }
+            customer_id, path = position.object_key.customer_id, position.object_key.path
+            resume_sk = keys.day_sort_key(position.uploaded_at, customer_id, path)
+            resume_shard = keys.day_shard(customer_id, path)
+            if shard == resume_shard:
+                start_key = {
+                    keys.DAY_PK: {"S": partition[1]},
+                    keys.DAY_SK: {"S": resume_sk},
+                    keys.PARTITION_KEY: {"S": keys.customer_pk(customer_id)},
+                    keys.SORT_KEY: {"S": keys.object_sk(path)},
+                }
+                items = _read(keys.INDEX_BY_DAY, partition, limit + 1, start_key=start_key)
+            else:
+                operator = "<" if shard < resume_shard else "<="
+                items = _read(keys.INDEX_BY_DAY, partition, limit + 1, sort_condition=(operator, resume_sk))
+        shard_items.append(items)
+    # heapq.merge is stable: equal sort keys keep the order of the shards passed in.
+    merged = list(heapq.merge(*shard_items, key=lambda item: item[keys.DAY_SK]["S"], reverse=True))
+    # Each shard read limit + 1 items, so the first limit + 1 of the merge are exact.
+    return _page(query, merged[: limit + 1], limit)
 
 
 # --- Error handling and entry point ---------------------------------------------------
 
 
+def _json_error(status: int, message: str) -> Response[dict[str, str]]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"message": message})
+
+
 def _bad_request(error: BadRequestError) -> Response[dict[str, str]]:
     logger.info("Rejected request", extra={"path": app.current_event.path, "reason": str(error)})
-    return Response(status_code=400, content_type=content_types.APPLICATION_JSON, body={"message": str(error)})
+    return _json_error(400, str(error))
+
+
+def _forbidden(error: ForbiddenError) -> Response[dict[str, str]]:
+    identity = app.current_event.request_context.identity
+    logger.warning(
+        "Refused caller",
+        extra={"path": app.current_event.path, "caller": identity.user_arn, "reason": str(error)},
+    )
+    return _json_error(403, str(error))
+
+
+def _not_found_item(error: NotFoundError) -> Response[dict[str, str]]:
+    return _json_error(404, str(error))
 
 
 def _internal_error(error: Exception) -> Response[dict[str, str]]:
     logger.exception("Unhandled error while answering a query")
-    return Response(
-        status_code=500, content_type=content_types.APPLICATION_JSON, body={"message": "Internal server error"}
-    )
+    return _json_error(500, "Internal server error")
 
 
 # Registered without decorator syntax because the decorator is untyped; the most
 # specific handler wins, so BadRequestError still gets its 400.
 app.exception_handler(BadRequestError)(_bad_request)
+app.exception_handler(ForbiddenError)(_forbidden)
+app.exception_handler(NotFoundError)(_not_found_item)
 app.exception_handler(Exception)(_internal_error)
 
 
 @app.not_found
 def _not_found(_error: Exception) -> Response[dict[str, str]]:
     event = app.current_event
-    return Response(
-        status_code=404,
-        content_type=content_types.APPLICATION_JSON,
-        body={"message": f"No route for {event.http_method} {event.path}"},
-    )
+    return _json_error(404, f"No route for {event.http_method} {event.path}")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

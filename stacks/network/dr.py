@@ -25,6 +25,8 @@ from stacks.network.transit import TransitGatewayHub, apply_routing
 
 
 class NetworkDrStack(Stack):
+    SCALES_WITH = "network.vpcs and network.availability_zones"  # what its resource count grows with
+
     def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         network = config.network

@@ -56,6 +56,9 @@ def organization_arn(config: OrgConfig) -> str:
 
 
 class NetworkHubStack(Stack):
+    # The config values its resource count grows with (each VPC, AZ and endpoint adds resources).
+    SCALES_WITH = "network.vpcs, network.availability_zones and network.interface_endpoints"
+
     def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         network = config.network

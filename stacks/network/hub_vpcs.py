@@ -47,8 +47,8 @@ class InspectionVpc(NetworkVpc):
     ``FirewallStatus.SyncStates.<az>.Attachment.EndpointId`` (the AZ is in the output
     path and in the physical resource id).
 
-    Rules: stateful only, in strict order (the configured domain allow-list, then the
-    5-tuple rules in order); a flow that nothing passes is dropped once established and
+    Rules: stateful only, in strict order (the configured 5-tuple rules in order, then the
+    domain allow-list); a flow that nothing passes is dropped once established and
     logged (``aws:drop_established``, ``aws:alert_established``). Alert and flow logs go
     to the log-archive flow-log bucket.
     """
@@ -145,6 +145,24 @@ class InspectionVpc(NetworkVpc):
     def _firewall(self, firewall_name: str, settings: FirewallSettings, supernet: str) -> firewall.CfnFirewall:
         references = []
         priority = 0
+        # The 5-tuple rules come first: the domain allow-list drops TLS and HTTP to any
+        # other name, which would otherwise also drop the HTTPS that a rule passes on purpose
+        # (to on-premises, say).
+        if settings.rules:
+            priority += 10
+            rules = firewall.CfnRuleGroup(
+                self,
+                "Rules",
+                capacity=max(100, 10 * len(settings.rules)),
+                rule_group_name=f"{firewall_name}-rules",
+                type="STATEFUL",
+                description="Stateful rules of the configured segment traffic, in order",
+                rule_group=firewall.CfnRuleGroup.RuleGroupProperty(
+                    rules_source=firewall.CfnRuleGroup.RulesSourceProperty(rules_string=_suricata(settings)),
+                    stateful_rule_options=firewall.CfnRuleGroup.StatefulRuleOptionsProperty(rule_order="STRICT_ORDER"),
+                ),
+            )
+            references.append((rules, priority))
         if settings.allowed_domains:
             priority += 10
             domains = firewall.CfnRuleGroup(
@@ -169,21 +187,6 @@ class InspectionVpc(NetworkVpc):
                 ),
             )
             references.append((domains, priority))
-        if settings.rules:
-            priority += 10
-            rules = firewall.CfnRuleGroup(
-                self,
-                "Rules",
-                capacity=max(100, 10 * len(settings.rules)),
-                rule_group_name=f"{firewall_name}-rules",
-                type="STATEFUL",
-                description="Stateful rules of the configured segment traffic, in order",
-                rule_group=firewall.CfnRuleGroup.RuleGroupProperty(
-                    rules_source=firewall.CfnRuleGroup.RulesSourceProperty(rules_string=_suricata(settings)),
-                    stateful_rule_options=firewall.CfnRuleGroup.StatefulRuleOptionsProperty(rule_order="STRICT_ORDER"),
-                ),
-            )
-            references.append((rules, priority))
         policy = firewall.CfnFirewallPolicy(
             self,
             "Policy",

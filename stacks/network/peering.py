@@ -22,6 +22,8 @@ from stacks.network.transit import apply_routing
 
 
 class NetworkPeeringStack(Stack):
+    SCALES_WITH = "network.vpcs and network.segment_policy"  # what its resource count grows with
+
     def __init__(
         self, scope: Construct, construct_id: str, *, config: OrgConfig, routing: RegionRouting, **kwargs: Any
     ) -> None:

@@ -4,7 +4,7 @@ Two stacks in the workload account, home region:
 
 * :mod:`stacks.object_index.data`: everything that holds data or keys (bucket, table,
   queues, key, alarm topic), retained and never replaced by a code change;
-* :mod:`stacks.object_index.api`: the indexer and query functions, the REST API, the
+* :mod:`stacks.object_index.api`: the indexer, query and reconcile functions, the REST API, the
   alarms and log groups, which can be replaced at any time;
 * :mod:`stacks.object_index.placement`: which account and region both go to.
 
@@ -46,7 +46,18 @@ INDEXER_MAX_BATCHING_WINDOW_SECONDS = 5  # at low traffic an event waits at most
 # a message is already in flight while its batch is gathered.
 QUEUE_VISIBILITY_TIMEOUT_SECONDS = 6 * INDEXER_TIMEOUT_SECONDS + INDEXER_MAX_BATCHING_WINDOW_SECONDS
 MAX_RECEIVE_COUNT = 5  # then the message moves to the dead-letter queue
-QUEUE_RETENTION_DAYS = 4
-# SQS keeps a message at most 14 days from its first enqueue, in the dead-letter queue too;
-# the handlers' tombstones (30 days) must outlive that, which a test checks.
+# The event queue keeps a message for object_index.event_retention_days (config). SQS keeps a
+# message at most 14 days from its first enqueue, in the dead-letter queue too; the handlers'
+# tombstones (30 days) must outlive that, which a test checks.
 DEAD_LETTER_RETENTION_DAYS = 14
+# The backlog alarms fire while an event still has half the queue's retention left, and
+# when the backlog needs more than a quarter of it to drain at the indexer's sustained rate.
+EXPIRY_WARNING_FRACTION = 0.5
+DRAIN_TIME_FRACTION = 0.25
+
+# --- Indexer metrics (embedded metric format; see lambdas/object_index/indexer.py) ---------
+
+METRICS_NAMESPACE = "ObjectIndex"
+METRICS_SERVICE = "object-index-indexer"  # the service dimension of every indexer metric
+UNINDEXABLE_KEY_METRIC = "UnindexableKeys"  # events for keys under customers/ outside the layout
+FOREIGN_BUCKET_METRIC = "ForeignBucketRecords"  # messages naming another bucket: never applied

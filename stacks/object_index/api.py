@@ -1,10 +1,13 @@
-"""The object index's stateless half: the two functions, the REST API and the alarms.
+"""The object index's stateless half: the three functions, the REST API and the alarms.
 
     event queue ─► indexer (SQS event source, partial batch failures) ─► index table
                                                                        └─► HeadObject on the data bucket
-    caller (SigV4) ─► REST API (IAM auth, validated parameters, throttled) ─► query function ─► index table
+    caller (SigV4) ─► REST API (IAM auth, resource policy, validated, throttled) ─► query function ─► index table
+                       operator role: every route; customer role: its customer only        │
                                                                   pagination secret (data stack) ◄─┘
-    alarms: dead letters, oldest event, function errors, API 5XX ─► alarm topic (data stack)
+    operator ─► reconcile function ─► ListObjectsV2 + HeadObject on the bucket, Query + writes on the table
+    alarms: dead letters, event age and backlog, skipped keys, foreign buckets, function errors,
+            API 5XX ─► alarm topic (data stack)
 
 Everything here can be deleted and recreated without losing an object or an index entry, or
 invalidating a page token: the pagination secret lives in the data stack. Nothing here adds
@@ -31,11 +34,17 @@ from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_function import HardenedFunction
 from org_config.model import OrgConfig
 from stacks.object_index import (
+    DRAIN_TIME_FRACTION,
+    EXPIRY_WARNING_FRACTION,
+    FOREIGN_BUCKET_METRIC,
     GLOBAL_SECONDARY_INDEXES,
     INDEXER_BATCH_SIZE,
     INDEXER_MAX_BATCHING_WINDOW_SECONDS,
     INDEXER_TIMEOUT_SECONDS,
+    METRICS_NAMESPACE,
+    METRICS_SERVICE,
     OBJECT_PREFIX,
+    UNINDEXABLE_KEY_METRIC,
 )
 from stacks.object_index.data import ObjectIndexDataStack
 
@@ -94,11 +103,13 @@ class ObjectIndexApiStack(Stack):
             description="S3 object index: applies S3 event notifications to the index table",
             environment={
                 "INDEX_TABLE_NAME": table.table_name,
-                "POWERTOOLS_SERVICE_NAME": "object-index-indexer",
+                "OBJECT_BUCKET_NAME": data.bucket_name,  # records naming another bucket are refused
+                "POWERTOOLS_SERVICE_NAME": METRICS_SERVICE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
-            # As many as the event source may run at once, so the event source is never throttled.
-            reserved_concurrency=settings.indexer_max_concurrency,
+            # As many as the event source may run at once, so the event source is never throttled;
+            # derived from the configured target rate (see the pattern's page, "Throughput").
+            reserved_concurrency=settings.indexer_concurrency,
             timeout=Duration.seconds(INDEXER_TIMEOUT_SECONDS),
         )
         indexer_role = self.indexer.role
@@ -140,11 +151,55 @@ class ObjectIndexApiStack(Stack):
                 batch_size=INDEXER_BATCH_SIZE,
                 max_batching_window=Duration.seconds(INDEXER_MAX_BATCHING_WINDOW_SECONDS),
                 report_batch_item_failures=True,
-                max_concurrency=settings.indexer_max_concurrency,
+                max_concurrency=settings.indexer_concurrency,
             )
         )
 
-        # --- Query function: the four access patterns ----------------------------------------
+        # --- Reconcile function: repairs the index from a listing, after lost events ------------
+        self.reconcile = function(
+            "Reconcile",
+            handler="reconcile.handler",
+            description="S3 object index: repairs one customer's index entries from a listing of the bucket",
+            environment={
+                "INDEX_TABLE_NAME": table.table_name,
+                "OBJECT_BUCKET_NAME": data.bucket_name,
+                "POWERTOOLS_SERVICE_NAME": "object-index-reconcile",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+            reserved_concurrency=settings.reconcile_reserved_concurrency,  # a customer or two at a time
+            timeout=Duration.minutes(15),  # Lambda's longest; a walk that needs more hands back where to go on
+        )
+        reconcile_role = self.reconcile.role
+        reconcile_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="IndexTableRepairItems",  # the same writes as the indexer's, never a delete
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+                resources=[table.table_arn],  # the base table, queried by key; no index
+            )
+        )
+        reconcile_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="HeadCustomerObjects",
+                actions=["s3:GetObject"],
+                resources=[customer_objects],
+            )
+        )
+        reconcile_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListCustomerObjects",
+                actions=["s3:ListBucket"],
+                resources=[data.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": f"{OBJECT_PREFIX}*"}},
+            )
+        )
+        acknowledge_nag(
+            reconcile_role,
+            f"AwsSolutions-IAM5[Resource::{customer_objects}]",
+            "The reconcile function reads the metadata of any object under the customers/ prefix; "
+            "object ARNs cannot be listed in advance, and the prefix is the narrowest scope there is.",
+        )
+
+        # --- Query function: the five access patterns ----------------------------------------
         pagination_key = data.pagination_key  # the HMAC key that signs page tokens
         self.query = function(
             "Query",
@@ -153,6 +208,8 @@ class ObjectIndexApiStack(Stack):
             environment={
                 "INDEX_TABLE_NAME": table.table_name,
                 "PAGINATION_KEY_SECRET_ID": pagination_key.secret_arn,
+                "OPERATOR_ROLE_NAME": settings.operator_role_name,
+                "CUSTOMER_ROLE_PREFIX": settings.customer_role_prefix,
                 "POWERTOOLS_SERVICE_NAME": "object-index-query",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
@@ -201,6 +258,10 @@ class ObjectIndexApiStack(Stack):
             rest_api_name=f"{self.stack_name}-query",
             description="S3 object index: objects by customer, date, attribute and day; totals per customer",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
+            policy=self._caller_policy(
+                operator_role_arn=data.operator_role_arn,
+                customer_roles_arn=f"arn:{self.partition}:iam::{self.account}:role/{settings.customer_role_prefix}*",
+            ),
             cloud_watch_role=False,  # the account's API Gateway logging role is set below, explicitly
             default_method_options=apigateway.MethodOptions(authorization_type=apigateway.AuthorizationType.IAM),
             deploy_options=apigateway.StageOptions(
@@ -267,6 +328,7 @@ class ObjectIndexApiStack(Stack):
         customer = self.api.root.add_resource("customers").add_resource("{customer_id}")
         objects = customer.add_resource("objects")
         get(objects)
+        get(customer.add_resource("object"), required=("path",), paged=False)
         get(customer.add_resource("totals"), paged=False)
         get(objects.add_resource("by-attribute"), required=("name", "value"))
         get(objects.add_resource("by-date"), required=("start", "end"))
@@ -286,14 +348,15 @@ class ObjectIndexApiStack(Stack):
             "Pages change as objects are indexed and every response is specific to its caller's "
             "query; a stage cache would serve stale pages and bill an always-on cache cluster.",
         )
-        for handler_function in (self.indexer, self.query):
+        for handler_function in (self.indexer, self.query, self.reconcile):
             cfn_function = _cfn(handler_function.function)
             skip_checkov(
                 cfn_function,
                 "CKV_AWS_116",
-                "Invoked synchronously (SQS event source, API Gateway proxy); a function "
-                "dead-letter queue only receives failed asynchronous invocations. Failed "
-                "S3 events go to the event queue's own dead-letter queue.",
+                "Invoked synchronously (SQS event source, API Gateway proxy, an operator's "
+                "RequestResponse invoke); a function dead-letter queue only receives failed "
+                "asynchronous invocations. Failed S3 events go to the event queue's own "
+                "dead-letter queue.",
             )
             skip_checkov(
                 cfn_function,
@@ -333,10 +396,44 @@ class ObjectIndexApiStack(Stack):
             data.events.metric_approximate_age_of_oldest_message(period=one_minute, statistic="Maximum"),
             settings.oldest_event_alarm_minutes * 60,
         )
+        retention_seconds = settings.event_retention_days * 86_400
+        alarm(
+            "EventsNearExpiryAlarm",
+            f"An S3 event has used {EXPIRY_WARNING_FRACTION:.0%} of the {settings.event_retention_days}-day queue "
+            "retention; add indexer capacity or fix the cause before events expire and index updates are lost",
+            data.events.metric_approximate_age_of_oldest_message(period=one_minute, statistic="Maximum"),
+            int(retention_seconds * EXPIRY_WARNING_FRACTION),
+        )
+        drain_seconds = int(retention_seconds * DRAIN_TIME_FRACTION)
+        alarm(
+            "BacklogDrainTimeAlarm",
+            f"The event backlog needs more than {drain_seconds // 3600} hours to drain at the indexer's sustained "
+            f"{settings.indexer_sustained_events_per_second} events/s",
+            data.events.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum"),
+            settings.indexer_sustained_events_per_second * drain_seconds,
+        )
+        alarm(
+            "UnindexableKeysAlarm",
+            "S3 events for keys under customers/ outside the customers/{customer_id}/{path} layout were skipped",
+            self._indexer_metric(UNINDEXABLE_KEY_METRIC, data.bucket_name, five_minutes),
+            0,
+        )
+        alarm(
+            "ForeignBucketAlarm",
+            "The event queue received S3 event messages naming another bucket; none was applied",
+            self._indexer_metric(FOREIGN_BUCKET_METRIC, data.bucket_name, five_minutes),
+            0,
+        )
         alarm(
             "IndexerErrorsAlarm",
             "The indexer failed whole invocations (timeouts, configuration), not single messages",
             self.indexer.function.metric_errors(period=five_minutes, statistic="Sum"),
+            0,
+        )
+        alarm(
+            "ReconcileErrorsAlarm",
+            "A reconcile invocation failed; the customer's index may still hold what lost events left",
+            self.reconcile.function.metric_errors(period=five_minutes, statistic="Sum"),
             0,
         )
         alarm(
@@ -358,13 +455,54 @@ class ObjectIndexApiStack(Stack):
         for construct in self.node.find_all():
             if isinstance(construct, lambda_.CfnPermission):
                 construct.source_account = self.account
-        for handler in (self.indexer, self.query):
+        for handler in (self.indexer, self.query, self.reconcile):
             exempt_control(
                 handler.function,
                 "CT.LAMBDA.PR.3",
                 "Calls only AWS regional APIs (DynamoDB, SQS, S3, KMS, Secrets Manager) and reaches nothing "
                 "inside a VPC; a VPC would add endpoints to pay for and no isolation.",
             )
+
+    @staticmethod
+    def _indexer_metric(name: str, bucket_name: str, period: Duration) -> cloudwatch.Metric:
+        """A count the indexer publishes in the embedded metric format."""
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=name,
+            dimensions_map={"service": METRICS_SERVICE, "bucket": bucket_name},
+            statistic="Sum",
+            period=period,
+        )
+
+    @staticmethod
+    def _caller_policy(*, operator_role_arn: str, customer_roles_arn: str) -> iam.PolicyDocument:
+        """The API's resource policy: a second fence around what the query function checks.
+
+        Callers still need ``execute-api:Invoke`` in their own policies; this only denies. Every
+        caller but the operator role and the customer roles is refused before the function
+        runs, and the cross-customer route is the operator's alone. Which customer a customer
+        role may read is checked by the function (the route's customer against the role name).
+        """
+        return iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="OnlyOperatorAndCustomerRoles",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["execute-api:Invoke"],
+                    resources=["execute-api:/*"],
+                    conditions={"ArnNotLike": {"aws:PrincipalArn": [operator_role_arn, customer_roles_arn]}},
+                ),
+                iam.PolicyStatement(
+                    sid="AllCustomersForOperatorOnly",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["execute-api:Invoke"],
+                    resources=["execute-api:/*/GET/uploads/*"],
+                    conditions={"ArnNotEquals": {"aws:PrincipalArn": operator_role_arn}},
+                ),
+            ]
+        )
 
     def _api_gateway_logging_role(self) -> apigateway.CfnAccount:
         """API Gateway writes execution and access logs with one role per account and region

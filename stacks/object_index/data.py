@@ -41,7 +41,6 @@ from stacks.object_index import (
     MAX_RECEIVE_COUNT,
     OBJECT_PREFIX,
     PARTITION_KEY,
-    QUEUE_RETENTION_DAYS,
     QUEUE_VISIBILITY_TIMEOUT_SECONDS,
     S3_EVENTS,
     SORT_KEY,
@@ -113,7 +112,7 @@ class ObjectIndexDataStack(Stack):
             encryption_master_key=key,
             enforce_ssl=True,
             visibility_timeout=Duration.seconds(QUEUE_VISIBILITY_TIMEOUT_SECONDS),
-            retention_period=Duration.days(QUEUE_RETENTION_DAYS),
+            retention_period=Duration.days(settings.event_retention_days),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVE_COUNT, queue=self.dead_letters),
         )
         self.events.add_to_resource_policy(
@@ -123,6 +122,22 @@ class ObjectIndexDataStack(Stack):
                 actions=["sqs:SendMessage"],
                 resources=[self.events.queue_arn],
                 conditions={"StringEquals": this_account, "ArnEquals": {"aws:SourceArn": self.bucket_arn}},
+            )
+        )
+        # The allow above does not stop principals of this account whose own policies allow
+        # sqs:SendMessage: this deny does, for every sender but S3 on behalf of this bucket and
+        # the operator role, which redrives the dead-letter queue (a redrive sends as its caller).
+        self.operator_role_arn = f"arn:{self.partition}:iam::{self.account}:role/{settings.operator_role_name}"
+        self.events.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyThisBucketSends",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["sqs:SendMessage"],
+                resources=[self.events.queue_arn],
+                conditions={
+                    "ArnNotEquals": {"aws:SourceArn": self.bucket_arn, "aws:PrincipalArn": self.operator_role_arn}
+                },
             )
         )
 

@@ -31,7 +31,7 @@ def build_object_index(scope: Construct, config: OrgConfig) -> list[Stack]:
         config=config,
         data=data,
         env=workload,
-        description="S3 object index: indexer, query API, alarms (workload account)",
+        description="S3 object index: indexer, query API, reconcile function, alarms (workload account)",
     )
     api.add_stack_dependency(data, "the functions use the table, queues, key and pagination secret")
     return [data, api]

@@ -4,8 +4,9 @@
     ├── trusted access for each service ──┐  (Organizations API: no CloudFormation
     ├── policy types on the root          ├── resource exists, so each call is a CDK
     ├── delegated administrators ─────────┘   AwsCustomResource)
-    │     Security Hub (CloudFormation resource), GuardDuty, Config, Access Analyzer → audit
+    │     Security Hub, GuardDuty (every allowed region), Config, Access Analyzer → audit
     └── organization CloudTrail ─► log-archive bucket, encrypted with the log-archive key
+              └─► log group ─► CIS metric filters and alarms ─► audit account (trail_monitoring.py)
 
 Removing this stack leaves these settings in place on purpose: turning security services
 off should take a deliberate act, not a stack deletion.
@@ -23,12 +24,11 @@ from aws_cdk import aws_securityhub as securityhub
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, skip_checkov
 from org_config.model import AccountRole, OrgConfig
 from org_config.names import ORGANIZATION_TRAIL_NAME, log_bucket_name, log_key_alias
-
-# Construct id of the singleton function that aws-cdk-lib creates for AwsCustomResource.
-PROVIDER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
+from stacks.organization.sdk_calls import harden_custom_resource_provider
+from stacks.organization.trail_monitoring import TrailMonitoring
 
 # Services that act across the organization and need trusted access.
 TRUSTED_SERVICES: tuple[str, ...] = (
@@ -65,7 +65,7 @@ class OrganizationServicesStack(Stack):
 
         def organizations_call(
             construct_id: str, action: str, parameters: dict[str, str], ignore: str, permission: iam.PolicyStatement
-        ) -> None:
+        ) -> cr.AwsCustomResource:
             call = cr.AwsSdkCall(
                 service="Organizations",
                 action=action,
@@ -93,9 +93,11 @@ class OrganizationServicesStack(Stack):
                     "CKV_AWS_111",
                     f"organizations:{action[0].upper()}{action[1:]} has no resource type; a condition scopes it.",
                 )
+            return custom_resource
 
+        trusted_access: dict[str, cr.AwsCustomResource] = {}
         for service in TRUSTED_SERVICES:
-            organizations_call(
+            trusted_access[service] = organizations_call(
                 f"TrustedAccess-{service}",
                 "enableAWSServiceAccess",
                 {"ServicePrincipal": service},
@@ -131,49 +133,34 @@ class OrganizationServicesStack(Stack):
                 ),
             )
 
-        securityhub.CfnDelegatedAdmin(self, "SecurityHubDelegatedAdmin", admin_account_id=audit)
+        # GuardDuty and Security Hub name their administrator per region: one call per allowed
+        # region from this one stack (the SDK call's region parameter), rather than a stack per
+        # region, so the regions stay one config value and nothing else needs bootstrapping there.
+        # Each designation waits for its service's trusted access, which it requires.
+        security_hub_admin = securityhub.CfnDelegatedAdmin(self, "SecurityHubDelegatedAdmin", admin_account_id=audit)
+        security_hub_admin.node.add_dependency(trusted_access["securityhub.amazonaws.com"])
+        for region in config.regions.allowed:
+            self._designate_administrator(
+                f"GuardDutyDelegatedAdmin-{region}",
+                service="GuardDuty",
+                principal="guardduty.amazonaws.com",
+                region=region,
+                audit=audit,
+                audit_arn=audit_arn,
+                already_done="BadRequestException",  # already the administrator
+            ).node.add_dependency(trusted_access["guardduty.amazonaws.com"])
+            if region != home:  # the home region has the CloudFormation resource above
+                self._designate_administrator(
+                    f"SecurityHubDelegatedAdmin-{region}",
+                    service="SecurityHub",
+                    principal="securityhub.amazonaws.com",
+                    region=region,
+                    audit=audit,
+                    audit_arn=audit_arn,
+                    already_done="ResourceConflictException",  # already the administrator
+                ).node.add_dependency(trusted_access["securityhub.amazonaws.com"])
 
-        guardduty_call = cr.AwsSdkCall(
-            service="GuardDuty",
-            action="enableOrganizationAdminAccount",
-            parameters={"AdminAccountId": audit},
-            physical_resource_id=cr.PhysicalResourceId.of(f"guardduty-admin-{audit}-{home}"),
-            ignore_error_codes_matching="BadRequestException",  # already the administrator
-        )
-        guardduty_admin = cr.AwsCustomResource(
-            self,
-            "GuardDutyDelegatedAdmin",
-            on_create=guardduty_call,
-            on_update=guardduty_call,
-            policy=cr.AwsCustomResourcePolicy.from_statements(
-                [
-                    # GuardDuty registers the administrator through Organizations itself.
-                    iam.PolicyStatement(actions=["guardduty:EnableOrganizationAdminAccount"], resources=["*"]),
-                    iam.PolicyStatement(
-                        actions=[
-                            "organizations:EnableAWSServiceAccess",
-                            "organizations:RegisterDelegatedAdministrator",
-                        ],
-                        resources=["*"],
-                        conditions={"StringEquals": {"organizations:ServicePrincipal": "guardduty.amazonaws.com"}},
-                    ),
-                    iam.PolicyStatement(
-                        actions=["organizations:DescribeOrganization", "organizations:ListDelegatedAdministrators"],
-                        resources=["*"],
-                    ),
-                ]
-            ),
-            install_latest_aws_sdk=False,
-        )
-        guardduty_reason = (
-            "EnableOrganizationAdminAccount has no resource type; the Organizations calls are scoped by condition."
-        )
-        skip_checkov(
-            guardduty_admin.node.find_child("CustomResourcePolicy").node.default_child,  # type: ignore[arg-type]
-            "CKV_AWS_111",
-            guardduty_reason,
-        )
-        acknowledge_nag(guardduty_admin, "AwsSolutions-IAM5[Resource::*]", guardduty_reason)
+        self.monitoring = TrailMonitoring(self, "TrailMonitoring", config=config)
 
         # The organization trail: every account, every region, with log file validation,
         # into the log-archive bucket under the log-archive key (names from the config).
@@ -188,38 +175,75 @@ class OrganizationServicesStack(Stack):
             enable_log_file_validation=True,
             s3_bucket_name=log_bucket_name(config, "cloudtrail"),
             kms_key_id=f"arn:aws:kms:{home}:{log_archive}:{log_key_alias(config)}",
+            # A searchable copy in the management account, where the CIS alarms watch it.
+            cloud_watch_logs_log_group_arn=self.monitoring.log_group.log_group_arn,
+            cloud_watch_logs_role_arn=self.monitoring.role.role_arn,
         )
-        exempt_control(
-            self.trail,
-            "CT.CLOUDTRAIL.PR.3",
-            "The organization trail delivers to the log-archive bucket only; no CloudWatch Logs "
-            "delivery or metric-filter alarms are configured for it in this stack.",
-        )
-        self._harden_custom_resource_provider()
+        # The role's policy must exist before CloudTrail checks that it can write (the role
+        # itself is already ordered by the GetAtt above).
+        delivery_policy = self.monitoring.role.node.find_child("DefaultPolicy").node.default_child
+        self.trail.add_resource_dependency(typing.cast(CfnResource, delivery_policy))
+        harden_custom_resource_provider(self)
 
-    def _harden_custom_resource_provider(self) -> None:
-        """Accept, with reasons, what the CDK's shared AwsCustomResource function cannot change."""
-        provider = self.node.find_child(PROVIDER_ID)
-        function = provider.node.find_child("Resource")
-        # The function's GetAtt on its role already orders them; the explicit DependsOn the
-        # CDK adds on its only dependency, the role, is redundant (cfn-lint W3005).
-        typing.cast(CfnResource, function).add_deletion_override("DependsOn")
-        reasons = {
-            "CKV_AWS_115": "Runs only during deployments, once per custom resource; a concurrency cap adds nothing.",
-            "CKV_AWS_116": "A failed call fails the CloudFormation deployment; a DLQ would hold nothing to act on.",
-            "CKV_AWS_117": "Calls only public AWS APIs (Organizations, GuardDuty); there is nothing in a VPC to reach.",
-            "CKV_AWS_173": "The function has no environment variables with secrets; the CDK sets none.",
-        }
-        for check, reason in reasons.items():
-            skip_checkov(typing.cast(CfnResource, function), check, reason)
-        exempt_control(function, "CT.LAMBDA.PR.3", reasons["CKV_AWS_117"])
-        acknowledge_nag(
-            provider,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            "The CDK's AwsCustomResource provider writes only its own logs with this AWS-managed policy.",
+    def _designate_administrator(
+        self,
+        construct_id: str,
+        *,
+        service: str,
+        principal: str,
+        region: str,
+        audit: str,
+        audit_arn: str,
+        already_done: str,
+    ) -> cr.AwsCustomResource:
+        """Name the audit account the ``service`` administrator in ``region``.
+
+        GuardDuty and Security Hub register the administrator through Organizations with the
+        caller's rights: that permission names the audit account alone.
+        """
+        call = cr.AwsSdkCall(
+            service=service,
+            action="enableOrganizationAdminAccount",
+            parameters={"AdminAccountId": audit},
+            physical_resource_id=cr.PhysicalResourceId.of(f"{principal}-admin-{audit}-{region}"),
+            ignore_error_codes_matching=already_done,
+            region=region,
         )
-        log_group = provider.node.try_find_child("LogGroup")
-        if log_group is not None:
-            reason = "Holds only the provider's API call logs, no customer data; CloudWatch Logs encrypts it at rest."
-            skip_checkov(typing.cast(CfnResource, log_group.node.default_child), "CKV_AWS_158", reason)
-            exempt_control(log_group, "CT.CLOUDWATCH.PR.3", reason)
+        prefix = service.lower()
+        custom_resource = cr.AwsCustomResource(
+            self,
+            construct_id,
+            on_create=call,
+            on_update=call,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(actions=[f"{prefix}:EnableOrganizationAdminAccount"], resources=["*"]),
+                    iam.PolicyStatement(
+                        actions=["organizations:EnableAWSServiceAccess"],
+                        resources=["*"],  # the action has no resource type; the condition scopes it
+                        conditions={"StringEquals": {"organizations:ServicePrincipal": principal}},
+                    ),
+                    iam.PolicyStatement(
+                        actions=["organizations:RegisterDelegatedAdministrator"],
+                        resources=[audit_arn],  # only the audit account, like Config and Access Analyzer
+                        conditions={"StringEquals": {"organizations:ServicePrincipal": principal}},
+                    ),
+                    iam.PolicyStatement(
+                        actions=["organizations:DescribeOrganization", "organizations:ListDelegatedAdministrators"],
+                        resources=["*"],
+                    ),
+                ]
+            ),
+            install_latest_aws_sdk=False,
+        )
+        reason = (
+            f"{service}'s EnableOrganizationAdminAccount has no resource type; the Organizations calls "
+            "are scoped by condition and to the audit account."
+        )
+        skip_checkov(
+            custom_resource.node.find_child("CustomResourcePolicy").node.default_child,  # type: ignore[arg-type]
+            "CKV_AWS_111",
+            reason,
+        )
+        acknowledge_nag(custom_resource, "AwsSolutions-IAM5[Resource::*]", reason)
+        return custom_resource

@@ -37,6 +37,8 @@ BUCKET = "customer-uploads-test"
 QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:object-index-events"
 PAGINATION_KEY = "test-pagination-secret-0123456789abcdef"
 PAGINATION_KEY_SECRET_NAME = "object-index-test/pagination-key"
+OPERATOR_ROLE = "object-index-operator"
+CUSTOMER_ROLE_PREFIX = "object-index-customer-"
 
 _deserializer = TypeDeserializer()
 
@@ -52,6 +54,7 @@ def reset_handler_caches() -> None:
     for function in (
         client,
         indexer._table_name,
+        indexer._bucket_name,
         indexer._dynamodb,
         indexer._s3,
         query_api.get_settings,
@@ -317,7 +320,21 @@ def index_keys(index_name: str, partition_value: str) -> list[str]:
 # --- API Gateway REST proxy events ---------------------------------------------------------------
 
 
-def api_event(path: str, query: dict[str, str] | None = None, method: str = "GET") -> dict[str, Any]:
+def role_session(role: str, account: str = ACCOUNT_ID, partition: str = "aws") -> str:
+    """The caller ARN API Gateway puts in the request context for a role session."""
+    return f"arn:{partition}:sts::{account}:assumed-role/{role}/session-1"
+
+
+OPERATOR = role_session(OPERATOR_ROLE)
+
+
+def customer_caller(customer_id: str) -> str:
+    return role_session(f"{CUSTOMER_ROLE_PREFIX}{customer_id}")
+
+
+def api_event(
+    path: str, query: dict[str, str] | None = None, method: str = "GET", caller: str | None = OPERATOR
+) -> dict[str, Any]:
     return {
         "resource": "/{proxy+}",
         "path": path,
@@ -341,9 +358,9 @@ def api_event(path: str, query: dict[str, str] | None = None, method: str = "GET
             "requestTimeEpoch": 1709283600000,
             "identity": {
                 "accountId": ACCOUNT_ID,
-                "caller": "AROAEXAMPLE:reporting",
+                "caller": "AROAEXAMPLE:session-1",
                 "sourceIp": "198.51.100.20",
-                "userArn": f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/reporting/session",
+                "userArn": caller,
                 "userAgent": "test-client",
             },
         },
@@ -352,8 +369,13 @@ def api_event(path: str, query: dict[str, str] | None = None, method: str = "GET
     }
 
 
-def call_api(path: str, **query: str) -> tuple[int, dict[str, Any]]:
-    """Invoke the query function in-process; returns status code and decoded JSON body."""
+def call_api(route: str, **query: str) -> tuple[int, dict[str, Any]]:
+    """Invoke the query function in-process as the operator; returns status code and JSON body."""
+    return call_api_as(OPERATOR, route, **query)
+
+
+def call_api_as(caller: str | None, route: str, **query: str) -> tuple[int, dict[str, Any]]:
+    """Invoke the query function in-process as ``caller`` (a verified caller ARN)."""
     context = FakeLambdaContext(function_name="object-index-query")
-    response = query_api.handler(api_event(path, query or None), context)
+    response = query_api.handler(api_event(route, query or None, caller=caller), context)
     return response["statusCode"], json.loads(response["body"])

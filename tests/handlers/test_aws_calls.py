@@ -11,7 +11,7 @@ from typing import Any
 import botocore.client  # type: ignore[import-untyped]
 import pytest
 
-from .helpers import LAMBDA_DIR, call_api, created, index_records, removed, upload
+from .helpers import LAMBDA_DIR, FakeLambdaContext, call_api, created, delete, index_records, removed, upload
 
 # AWS operation -> IAM action the handler's role needs (documented with the pattern).
 INDEXER_CALLS = {
@@ -19,6 +19,14 @@ INDEXER_CALLS = {
     ("dynamodb", "PutItem"),  # dynamodb:PutItem on the table
     ("dynamodb", "TransactWriteItems"),  # dynamodb:PutItem + dynamodb:UpdateItem on the table
     ("s3", "HeadObject"),  # s3:GetObject on customers/*, s3:ListBucket on the bucket (404 instead of 403)
+}
+RECONCILE_CALLS = {
+    ("s3", "ListObjectsV2"),  # s3:ListBucket on the bucket, prefix customers/
+    ("s3", "HeadObject"),  # s3:GetObject on customers/*
+    ("dynamodb", "Query"),  # dynamodb:Query on the table itself (the customer's object items)
+    ("dynamodb", "GetItem"),  # dynamodb:GetItem on the table
+    ("dynamodb", "PutItem"),  # dynamodb:PutItem on the table
+    ("dynamodb", "TransactWriteItems"),  # dynamodb:PutItem + dynamodb:UpdateItem on the table
 }
 QUERY_API_CALLS = {
     ("dynamodb", "Query"),  # dynamodb:Query on the table's indexes
@@ -84,3 +92,21 @@ def test_query_api_makes_only_the_calls_its_role_allows(monkeypatch: pytest.Monk
             status, _ = call_api(path, **query)
             assert status == 200
     assert calls == QUERY_API_CALLS
+
+
+@pytest.mark.usefixtures("aws")
+def test_reconcile_makes_only_the_calls_its_role_allows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from .test_reconcile import reconcile
+
+    upload("customers/acme/a.txt", b"abc")
+    upload("customers/acme/b.txt", b"b")
+    upload("customers/acme/c.txt", b"c")
+    index_records(
+        created("customers/acme/a.txt", b"abc", "0A", "2024-03-01T09:00:00.000Z"),
+        created("customers/acme/b.txt", b"b", "0A", "2024-03-01T09:00:00.000Z"),
+    )
+    upload("customers/acme/b.txt", b"B")  # lost overwrite of the same size: a plain PutItem
+    delete("customers/acme/a.txt")  # lost delete
+    with recorded_calls(monkeypatch) as calls:
+        reconcile.handler({"customer_id": "acme"}, FakeLambdaContext())
+    assert calls == RECONCILE_CALLS

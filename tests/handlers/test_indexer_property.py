@@ -6,17 +6,24 @@ length (a later one is often the shorter). The events are shuffled, duplicated a
 messages (sometimes several records per message) and split into batches.
 After delivery the index items, the by-upload-time index and the totals must
 equal the state S3 ends in.
+
+A second check does the same on a versioned bucket with delete markers and deletes by
+version id: delivered shuffled and duplicated, the index must end exactly as when the
+events arrive in S3's order, and say what S3 holds.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from moto import mock_aws
 
 from . import helpers
@@ -196,3 +203,102 @@ def test_any_delivery_order_gives_the_true_final_state(mocked_account: None) -> 
         deliver(rng, events)
         problems = differences(events)
         assert problems == [], f"seed {seed}: " + "\n".join(problems)
+
+
+# --- Versioned bucket: version-level deletes in any delivery order ------------------------------
+
+VERSIONED_SEED_COUNT = 40
+
+
+def _versioned_history(rng: random.Random, seed: int) -> list[dict[str, Any]]:
+    """Perform puts, delete markers and deletes by version id on a versioned bucket, in S3
+    order, and return the event record of each (with its version id)."""
+    s3 = helpers.client("s3")
+    records: list[dict[str, Any]] = []
+    customer_id = f"v{seed}"
+    for path in rng.sample(PATHS, rng.randint(1, 2)):
+        key = f"customers/{customer_id}/{path}"
+        versions: list[str] = []  # versions and delete markers the key has now
+        position = rng.randint(1, 0xFFFF)
+        moment = 1_709_251_200_000 + rng.randint(0, 86_400_000)
+        for _ in range(rng.randint(2, 6)):
+            position += rng.randint(1, 0xFFFF)
+            moment += rng.randint(1, 3_600_000)
+            sequencer, at = sequencer_after(rng, position), _timestamp(moment)
+            choice = rng.random()
+            if choice < 0.55 or not versions:
+                body = rng.randbytes(rng.randint(0, 200))
+                version = helpers.upload(key, body, rng.choice(CONTENT_TYPES), rng.choice(CLASSIFICATIONS))["VersionId"]
+                record = created(key, body, sequencer, at)
+                record["s3"]["object"]["versionId"] = version
+                versions.append(version)
+            elif choice < 0.75:
+                marker = s3.delete_object(Bucket=helpers.BUCKET, Key=key)["VersionId"]
+                record = removed(key, sequencer, at, "ObjectRemoved:DeleteMarkerCreated", version_id=marker)
+                versions.append(marker)
+            else:
+                victim = rng.choice(versions)
+                s3.delete_object(Bucket=helpers.BUCKET, Key=key, VersionId=victim)
+                record = removed(key, sequencer, at, version_id=victim)
+                versions.remove(victim)
+            records.append(record)
+    return records
+
+
+def _index_state(customer_id: str) -> str:
+    return repr(
+        (
+            sorted(partition_items(customer_id).items()),
+            index_keys(keys.INDEX_BY_UPLOAD_TIME, keys.customer_pk(customer_id)),
+        )
+    )
+
+
+@pytest.fixture
+def versioned_account(mocked_account: None) -> None:
+    """The module's mocked account with versioning turned on (customer ids differ per test)."""
+    helpers.client("s3").put_bucket_versioning(Bucket=helpers.BUCKET, VersioningConfiguration={"Status": "Enabled"})
+
+
+def test_version_deletes_give_the_same_final_state_in_any_delivery_order(versioned_account: None) -> None:
+    """Deliver each versioned history in S3 order, then shuffled and duplicated: the index
+    must end the same, and say what S3 holds."""
+    s3 = helpers.client("s3")
+    kinds: Counter[str] = Counter()
+    for seed in range(VERSIONED_SEED_COUNT):
+        rng = random.Random(1_000 + seed)
+        records = _versioned_history(rng, seed)
+        customer_id = f"v{seed}"
+        _fresh_table()
+        for record in records:
+            assert run_indexer(message_for(record)) == []
+        in_order = _index_state(customer_id)
+        _fresh_table()
+        shuffled = [record for record in records for _ in range(1 + (rng.random() < 0.3))]
+        rng.shuffle(shuffled)
+        for start in range(0, len(shuffled), 4):
+            assert run_indexer(*[message_for(record) for record in shuffled[start : start + 4]]) == []
+        assert _index_state(customer_id) == in_order, f"seed {seed}"
+        # And that state is S3's: every key with a current object is live with its size.
+        items = partition_items(customer_id)
+        live_bytes = live_count = 0
+        for key in {record["s3"]["object"]["key"] for record in records}:
+            plain_key = keys.parse_object_key(unquote_plus(key))
+            item = items[keys.object_sk(plain_key.path)]
+            try:
+                head = s3.head_object(Bucket=helpers.BUCKET, Key=plain_key.s3_key)
+            except ClientError:
+                assert item["item_type"] == "TOMBSTONE", f"seed {seed}: {key}"
+                continue
+            assert (item["item_type"], item["size"], item.get("version_id")) == (
+                "OBJECT",
+                head["ContentLength"],
+                head["VersionId"],
+            ), f"seed {seed}: {key}"
+            live_bytes += head["ContentLength"]
+            live_count += 1
+        got = items.get(keys.TOTALS_SK, {})
+        assert (int(got.get("total_bytes", 0)), int(got.get("object_count", 0))) == (live_bytes, live_count), seed
+        kinds.update(record["eventName"] for record in records)
+    # The histories really exercise what the test is about.
+    assert kinds["ObjectRemoved:Delete"] >= 20 and kinds["ObjectRemoved:DeleteMarkerCreated"] >= 10, kinds

@@ -110,15 +110,41 @@ def test_day_shard_is_stable_and_in_range() -> None:
     assert keys.day_shard("acme", "a.txt") == keys.day_shard("acme", "a.txt")
 
 
+def _position(s3_key: str, uploaded_at: str = "2024-03-01T09:00:00.000Z") -> object:
+    return keys.Position(uploaded_at=uploaded_at, object_key=keys.parse_object_key(s3_key))
+
+
 def test_page_token_round_trip() -> None:
-    cursor = {"SK": "OBJECT#a b/é.txt", "UPLOAD_SK": "2024-03-01T09:00:00.000Z#a b/é.txt"}
-    token = keys.encode_page_token(SECRET, ["objects", "acme"], cursor)
-    assert "OBJECT#" not in token  # opaque to callers
-    assert keys.decode_page_token(SECRET, ["objects", "acme"], token) == cursor
+    position = _position("customers/acme/a b/é.txt")
+    token = keys.encode_page_token(SECRET, ["objects", "acme"], position)
+    assert "acme" not in token and "é" not in token  # opaque to callers
+    assert keys.decode_page_token(SECRET, ["objects", "acme"], token) == position
+
+
+def _longest_key(character: str) -> str:
+    prefix = f"customers/{'c' * 64}/"
+    return prefix + character * ((keys.MAX_S3_KEY_BYTES - len(prefix)) // len(character.encode()))
+
+
+@pytest.mark.parametrize("character", ["a", '"', "\\", "\x01", "é", "\u20ac", "\U0001f600"])
+def test_a_token_for_the_longest_key_fits_the_limit_whatever_its_characters(character: str) -> None:
+    """JSON escaping (``\\u0001`` for one byte) cannot grow a token: the key travels as base64."""
+    key = _longest_key(character)
+    assert len(key.encode()) > keys.MAX_S3_KEY_BYTES - 4
+    long_query = ["by-attribute", "c" * 64, "classification", "\x01" * 256]
+    token = keys.encode_page_token(SECRET, long_query, _position(key))
+    assert len(token) <= keys.MAX_TOKEN_LENGTH
+    assert keys.decode_page_token(SECRET, long_query, token) == _position(key)
+
+
+def test_the_token_limit_is_what_the_longest_token_needs() -> None:
+    longest = keys.encode_page_token(SECRET, ["by-day", "2024-03-01"], _position(_longest_key("a")))
+    assert len(longest) == 2000  # every 1,024-byte key gives this length: the key travels as base64
+    assert keys.MAX_TOKEN_LENGTH - len(longest) < 64  # bounded, and not much looser than needed
 
 
 def test_page_token_rejects_tampering_other_keys_and_other_queries() -> None:
-    token = keys.encode_page_token(SECRET, ["objects", "acme"], {"SK": "OBJECT#a"})
+    token = keys.encode_page_token(SECRET, ["objects", "acme"], _position("customers/acme/a"))
     payload, signature = token.split(".")
     flipped = ("A" if payload[3] != "A" else "B").join((payload[:3], payload[4:]))
     cases = {
@@ -137,3 +163,45 @@ def test_page_token_rejects_tampering_other_keys_and_other_queries() -> None:
         keys.decode_page_token(b"another-secret-0123456789abcdefghijkl", ["objects", "acme"], token)
     with pytest.raises(keys.InvalidPageTokenError, match="different query"):
         keys.decode_page_token(SECRET, ["objects", "globex"], token)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"not json",
+        b'{"v":1,"q":"x","c":{}}',
+        b'{"v":2}',
+        b'{"v":2,"q":"QUERY","c":{"t":"yesterday","k":"Y3VzdG9tZXJzL2FjbWUvYQ"}}',
+        b'{"v":2,"q":"QUERY","c":{"t":"2024-03-01T09:00:00.000Z","k":"!!"}}',
+        b'{"v":2,"q":"QUERY","c":{"t":"2024-03-01T09:00:00.000Z","k":"dXBsb2Fkcy94"}}',
+        b'{"v":2,"q":"QUERY","c":{"t":"2024-03-01T09:00:00.000Z","k":"_w"}}',
+        b'{"v":2,"q":"QUERY","c":["t","k"]}',
+    ],
+    ids=["not-json", "old-version", "no-query", "bad-time", "bad-base64", "key-outside-layout", "not-utf8", "list"],
+)
+def test_a_correctly_signed_but_malformed_payload_is_rejected_cleanly(payload: bytes) -> None:
+    """Only our own bug could sign such a payload; it must still be a 400, never a crash."""
+    query = ["objects", "acme"]
+    payload = payload.replace(b"QUERY", keys._query_digest(query).encode())
+    token = f"{keys._b64encode(payload)}.{keys._b64encode(keys._signature(SECRET, payload))}"
+    with pytest.raises(keys.InvalidPageTokenError):
+        keys.decode_page_token(SECRET, query, token)
+
+
+def test_a_key_of_exactly_1024_bytes_is_accepted_and_1025_is_not() -> None:
+    prefix = "customers/acme/"
+    exact = prefix + "é" * ((1024 - len(prefix)) // 2) + "x" * ((1024 - len(prefix)) % 2)
+    assert len(exact.encode()) == 1024
+    assert keys.parse_object_key(exact).path == exact[len(prefix) :]
+    with pytest.raises(keys.InvalidObjectKeyError, match="longer than 1024 bytes"):
+        keys.parse_object_key(exact + "x")
+
+
+@pytest.mark.parametrize("value", ["", "   ", "\t\n", "x" * 257, " " + "x" * 257 + " "])
+def test_blank_or_oversized_classifications_are_not_indexed(value: str) -> None:
+    assert keys.normalize_classification(value) is None
+
+
+def test_classifications_up_to_the_limit_are_indexed() -> None:
+    assert keys.normalize_classification(" " + "x" * 256 + " ") == "x" * 256
+    assert keys.normalize_classification("a") == "a"

@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from . import helpers
-from .helpers import call_api, created, index_records, keys, query_api, removed
+from .helpers import call_api, call_api_as, created, index_records, keys, query_api, removed
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,8 @@ def of(customer_id: str) -> list[Upload]:
     return [u for u in LIVE if u.customer_id == customer_id]
 
 
-def ok(path: str, **query: str) -> dict[str, Any]:
-    status, body = call_api(path, **query)
+def ok(route: str, **query: str) -> dict[str, Any]:
+    status, body = call_api(route, **query)
     assert status == 200, body
     return body
 
@@ -417,3 +417,173 @@ def test_an_unexpected_error_is_a_500_without_details(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(query_api._dynamodb(), "get_item", broken)
     assert call_api("/customers/acme/totals") == (500, {"message": "Internal server error"})
+
+
+def test_a_shard_page_that_comes_back_empty_with_a_last_evaluated_key_is_read_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DynamoDB may answer with no items and a LastEvaluatedKey; the partition still has items
+    after that key, which a page must not lose. Here every partition answers its first query
+    with one item, its second with nothing but a LastEvaluatedKey, and then normally."""
+    client = query_api._dynamodb()
+    original = client.query
+    calls: dict[str, int] = {}
+
+    def one_then_empty(**params: Any) -> Any:
+        partition = params["ExpressionAttributeValues"][":pk"]["S"]
+        calls[partition] = calls.get(partition, 0) + 1
+        response = original(**params)
+        items = response["Items"]
+        index = keys.GSI_DEFINITIONS[params["IndexName"]]
+        names = {keys.PARTITION_KEY, keys.SORT_KEY, index["partition_key"], index["sort_key"]}
+        if calls[partition] == 1 and len(items) > 1:
+            return dict(response, Items=items[:1], Count=1, LastEvaluatedKey={n: items[0][n] for n in names})
+        if calls[partition] == 2 and "ExclusiveStartKey" in params:
+            return {"Items": [], "Count": 0, "ScannedCount": 0, "LastEvaluatedKey": params["ExclusiveStartKey"]}
+        return response
+
+    monkeypatch.setattr(client, "query", one_then_empty)
+    expected = newest_first([u for u in LIVE if u.uploaded_at.startswith("2024-03-02")])
+    for limit in (1, 4, 17):
+        calls.clear()
+        items, _ = all_pages("/uploads/by-day", limit, date="2024-03-02")
+        assert items == expected, limit
+    assert max(calls.values()) >= 2  # the empty pages really happened
+    calls.clear()
+    items, _ = all_pages("/customers/acme/objects", 3)
+    assert items == newest_first(of("acme"))
+
+
+# --- Looking up one object ------------------------------------------------------------------------------
+
+
+def test_one_object_is_looked_up_by_its_path() -> None:
+    upload = next(u for u in LIVE if u.path == "notes/readme.txt")
+    assert ok("/customers/acme/object", path="notes/readme.txt") == view(upload)
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [("old/deleted.bin", "deleted: a tombstone"), ("never/uploaded.txt", "no item"), ("reports/q1.pdf ", "exact")],
+)
+def test_a_missing_or_deleted_object_is_404(path: str, why: str) -> None:
+    status, body = call_api("/customers/acme/object", path=path)
+    assert (status, body) == (404, {"message": "the index holds no object with this path"}), why
+
+
+def test_the_lookup_is_scoped_to_the_customer_in_the_path() -> None:
+    status, _ = call_api("/customers/globex/object", path="notes/readme.txt")
+    assert status == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [({}, "path is required"), ({"path": ""}, "path is required"), ({"path": "x" * 1024}, "longer than 1024 bytes")],
+)
+def test_a_bad_lookup_path_is_400(query: dict[str, str], message: str) -> None:
+    status, body = call_api("/customers/acme/object", **query)
+    assert status == 400
+    assert message in body["message"]
+
+
+# --- Who may read what -------------------------------------------------------------------------------------
+
+CUSTOMER_ROUTES = [
+    ("/customers/{c}/objects", {}),
+    ("/customers/{c}/object", {"path": "a.txt"}),
+    ("/customers/{c}/totals", {}),
+    ("/customers/{c}/objects/by-attribute", {"name": "classification", "value": "public"}),
+    ("/customers/{c}/objects/by-date", {"start": "2024-03-01", "end": "2024-03-04"}),
+]
+
+
+@pytest.mark.parametrize(("route", "query"), CUSTOMER_ROUTES, ids=[r for r, _ in CUSTOMER_ROUTES])
+def test_a_customer_role_reads_its_own_customer_only(route: str, query: dict[str, str]) -> None:
+    globex = helpers.customer_caller("globex")
+    own_status, _ = call_api_as(globex, route.format(c="globex"), **query)
+    assert own_status in {200, 404}  # 404: globex has no a.txt
+    for other in ("acme", "globe", "globexx"):
+        status, body = call_api_as(globex, route.format(c=other), **query)
+        assert (status, body) == (403, {"message": "the caller's role may not read this customer's objects"}), other
+
+
+@pytest.mark.parametrize(("route", "query"), CUSTOMER_ROUTES, ids=[r for r, _ in CUSTOMER_ROUTES])
+def test_the_operator_reads_every_customer(route: str, query: dict[str, str]) -> None:
+    for customer in ("acme", "globex"):
+        status, _ = call_api(route.format(c=customer), **query)
+        assert status in {200, 404}
+
+
+def test_only_the_operator_reads_every_customers_uploads_of_a_day(caplog: pytest.LogCaptureFixture) -> None:
+    assert call_api("/uploads/by-day", date="2024-03-02")[0] == 200
+    status, body = call_api_as(helpers.customer_caller("acme"), "/uploads/by-day", date="2024-03-02")
+    assert (status, body) == (403, {"message": "only the operator role may read every customer's uploads"})
+    (refusal,) = [r for r in caplog.records if r.getMessage() == "Refused caller"]
+    assert getattr(refusal, "caller", None) == helpers.customer_caller("acme")
+
+
+REFUSED_CALLERS = {
+    "another role": helpers.role_session("reporting"),
+    "the customer prefix alone": helpers.role_session(helpers.CUSTOMER_ROLE_PREFIX.rstrip("-")),
+    "operator role of another account": helpers.role_session(helpers.OPERATOR_ROLE, account="210987654321"),
+    "customer role of another account": helpers.role_session(
+        f"{helpers.CUSTOMER_ROLE_PREFIX}acme", account="210987654321"
+    ),
+    "an IAM user named like the operator": f"arn:aws:iam::{helpers.ACCOUNT_ID}:user/{helpers.OPERATOR_ROLE}",
+    "the account root": f"arn:aws:iam::{helpers.ACCOUNT_ID}:root",
+    "no verified identity": None,
+    "an empty identity": "",
+    "operator name with a suffix": helpers.role_session(f"{helpers.OPERATOR_ROLE}-old"),
+    "a path trick": f"arn:aws:sts::{helpers.ACCOUNT_ID}:assumed-role/{helpers.OPERATOR_ROLE}/x/../y",
+}
+
+
+@pytest.mark.parametrize("caller", list(REFUSED_CALLERS.values()), ids=list(REFUSED_CALLERS))
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [("/customers/acme/objects", {}), ("/customers/acme/totals", {}), ("/uploads/by-day", {"date": "2024-03-02"})],
+)
+def test_callers_that_are_neither_operator_nor_the_customer_are_refused(
+    caller: str | None, path: str, query: dict[str, str]
+) -> None:
+    status, body = call_api_as(caller, path, **query)
+    assert status == 403, body
+    assert "items" not in body and "total_bytes" not in body
+
+
+def test_partition_other_than_aws_works() -> None:
+    china = helpers.role_session(f"{helpers.CUSTOMER_ROLE_PREFIX}acme", partition="aws-cn")
+    assert call_api_as(china, "/customers/acme/totals")[0] == 200
+
+
+def test_a_customers_token_does_not_open_another_customer() -> None:
+    token = _first_token("/customers/acme/objects")
+    status, _ = call_api_as(helpers.customer_caller("globex"), "/customers/acme/objects", next_token=token)
+    assert status == 403
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("OPERATOR_ROLE_NAME", None, "OPERATOR_ROLE_NAME environment variable is not set"),
+        ("CUSTOMER_ROLE_PREFIX", "  ", "CUSTOMER_ROLE_PREFIX environment variable is not set"),
+        ("OPERATOR_ROLE_NAME", "ops/admin", "OPERATOR_ROLE_NAME is not a valid IAM role name"),
+        ("CUSTOMER_ROLE_PREFIX", "c" * 65, "CUSTOMER_ROLE_PREFIX is not a valid IAM role name"),
+        ("OPERATOR_ROLE_NAME", "object-index-customer-ops", "must not start with CUSTOMER_ROLE_PREFIX"),
+    ],
+)
+def test_missing_or_unsafe_caller_roles_fail_fast(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str | None, error: str
+) -> None:
+    """An operator role named like a customer role would let that customer read everything."""
+    if value is None:
+        monkeypatch.delenv(name)
+    else:
+        monkeypatch.setenv(name, value)
+    query_api.get_settings.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match=error):
+            call_api("/customers/acme/totals")
+    finally:
+        monkeypatch.undo()
+        query_api.get_settings.cache_clear()

@@ -10,11 +10,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 import yaml
 
 from analysis.assembly import StackTemplate
-from org_config import load_config, parse_config
+from cdk_constructs.deploy_time_lookup import allow
+from cdk_constructs.gates import attach_gates
+from org_config import ConfigError, load_config, parse_config
 from org_config.loader import example_config_text
 from org_config.model import OrgConfig
 from org_config.names import (
@@ -27,6 +30,7 @@ from org_config.names import (
     transit_gateway_name,
 )
 from stacks.network.placement import build_network
+from stacks.organization_app import build_organization
 from tests.support.synthesis import Synthesis, new_app, synthesize, temporary_outdir
 
 CONFIG = load_config()
@@ -298,6 +302,12 @@ def test_firewall_evaluates_the_configured_rules_in_strict_order(hub: dict[str, 
     assert settings["StatefulDefaultActions"] == ["aws:drop_established", "aws:alert_established"]
     assert settings["StatelessDefaultActions"] == ["aws:forward_to_sfe"]
     groups = {p["RuleGroupName"]: p for _, p in _props(hub, "AWS::NetworkFirewall::RuleGroup")}
+    # The 5-tuple rules before the domain allow-list, which would drop their TLS traffic.
+    priorities = {
+        hub["Resources"][str(_ref(ref["ResourceArn"]))]["Properties"]["RuleGroupName"]: ref["Priority"]
+        for ref in settings["StatefulRuleGroupReferences"]
+    }
+    assert priorities[f"{firewall_name(CONFIG)}-rules"] < priorities[f"{firewall_name(CONFIG)}-allowed-domains"]
     rules = groups[f"{firewall_name(CONFIG)}-rules"]["RuleGroup"]["RulesSource"]["RulesString"].splitlines()
     assert len(rules) == len(NETWORK.firewall.rules)
     for line, rule in zip(rules, NETWORK.firewall.rules, strict=True):
@@ -484,3 +494,25 @@ def test_static_vpn_and_direct_connect_follow_the_config(variant_hub: dict[str, 
     inspection = _routes(variant_hub, _tables(variant_hub, HOME)["inspection"])[NETWORK.on_premises[0]]
     lookup = variant_hub["Resources"][str(_ref(inspection["TransitGatewayAttachmentId"]))]["Properties"]["Create"]
     assert "direct-connect-gateway" in json.dumps(lookup)
+
+
+def test_lookup_role_acknowledgements_are_made_again_in_a_second_app() -> None:
+    """Two apps built in one process (a test session, a tool) have roles at the same
+    construct path; each must carry its own acknowledgement or cdk-nag fails the second."""
+    for attempt in range(2):
+        outdir = temporary_outdir("cdk-out-lookup-role-")
+        app = new_app(outdir)
+        attach_gates(app)
+        stack = cdk.Stack(app, "lookups", env=cdk.Environment(account="444444444444", region=HOME))
+        allow(
+            stack, ["ec2:DescribeTransitGateways"], ["*"], "EC2 describe calls support no resource-level permissions."
+        )
+        assert synthesize(app, outdir).validation_error is None, f"app {attempt + 1}"
+
+
+def test_a_hub_grown_past_the_budget_is_refused_naming_the_config_fields() -> None:
+    data = yaml.safe_load(example_config_text())
+    data["network"]["interface_endpoints"] = [f"service{i}" for i in range(30)]  # three resources each
+    config = parse_config(yaml.safe_dump(data, sort_keys=False), source="big.yaml")
+    with pytest.raises(ConfigError, match=r"^network\.vpcs, .*network\.interface_endpoints: stack 'network-hub-"):
+        build_organization(new_app(temporary_outdir("cdk-out-network-budget-")), config)

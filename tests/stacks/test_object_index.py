@@ -29,7 +29,7 @@ from stacks.object_index.data import ObjectIndexDataStack
 # The handler modules, loaded the way the Lambda runtime loads them (their folder on sys.path).
 from tests.handlers.helpers import LAMBDA_DIR as HANDLERS
 from tests.handlers.helpers import keys as KEYS
-from tests.handlers.test_aws_calls import INDEXER_CALLS, QUERY_API_CALLS
+from tests.handlers.test_aws_calls import INDEXER_CALLS, QUERY_API_CALLS, RECONCILE_CALLS
 from tests.support.synthesis import Synthesis, app_context, new_app, synthesize, temporary_outdir
 
 CONFIG = load_config()
@@ -46,6 +46,7 @@ ACTIONS_FOR_CALL = {
     ("dynamodb", "TransactWriteItems"): {"dynamodb:PutItem", "dynamodb:UpdateItem"},
     ("dynamodb", "Query"): {"dynamodb:Query"},
     ("s3", "HeadObject"): {"s3:GetObject", "s3:ListBucket"},
+    ("s3", "ListObjectsV2"): {"s3:ListBucket"},
     ("secretsmanager", "GetSecretValue"): {"secretsmanager:GetSecretValue"},
 }
 # What every function's role gets besides its data-plane actions.
@@ -108,6 +109,16 @@ def _module_constant(module: str, name: str) -> Any:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
             return ast.literal_eval(node.value)
     raise AssertionError(f"{module}.{name} not found")
+
+
+def _indexer_service() -> str:
+    """The service dimension the indexer's metrics carry (``Metrics(service=...)``)."""
+    for node in ast.walk(_source("indexer")):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "Metrics":
+            for keyword in node.keywords:
+                if keyword.arg == "service":
+                    return str(ast.literal_eval(keyword.value))
+    raise AssertionError("indexer.py creates no Metrics(service=...)")
 
 
 # --- Templates -------------------------------------------------------------------------
@@ -332,10 +343,23 @@ def test_only_this_bucket_may_send_to_the_queue_and_use_the_key(data: dict[str, 
     account = CONFIG.account_named(SETTINGS.account).id
     expected = {"StringEquals": {"aws:SourceAccount": account}, "ArnEquals": {"aws:SourceArn": bucket_arn}}
     _, policy = _by_path(data, "/Events/Policy/Resource")
-    (send,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (send,) = [s for s in statements if s["Effect"] == "Allow"]
     assert send["Principal"] == {"Service": "s3.amazonaws.com"}
     assert send["Action"] == "sqs:SendMessage"
     assert send["Condition"] == expected
+    # Principals of the account whose own policies allow SendMessage are denied too: only S3
+    # for this bucket, and the operator role that redrives dead letters, may send.
+    (only_s3,) = [s for s in statements if s.get("Sid") == "OnlyThisBucketSends"]
+    queue_id, _ = _by_path(data, "/Events/Resource")
+    assert (only_s3["Effect"], only_s3["Principal"], only_s3["Action"]) == ("Deny", {"AWS": "*"}, "sqs:SendMessage")
+    assert only_s3["Resource"] == _arn(queue_id)
+    assert only_s3["Condition"] == {
+        "ArnNotEquals": {
+            "aws:SourceArn": bucket_arn,
+            "aws:PrincipalArn": f"arn:aws:iam::{account}:role/{SETTINGS.operator_role_name}",
+        }
+    }
     _, key = _one(data, "AWS::KMS::Key")
     (s3_key_use,) = [
         s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Principal") == {"Service": "s3.amazonaws.com"}
@@ -382,14 +406,18 @@ def test_indexer_consumes_the_queue_with_partial_batch_failures(data: dict[str, 
     assert properties["BatchSize"] == 10
     assert 0 < properties["MaximumBatchingWindowInSeconds"] <= 5
     # The event source never runs more copies than the function may: no throttled batches.
-    assert properties["ScalingConfig"] == {"MaximumConcurrency": SETTINGS.indexer_max_concurrency}
-    assert indexer["Properties"]["ReservedConcurrentExecutions"] == SETTINGS.indexer_max_concurrency
+    assert properties["ScalingConfig"] == {"MaximumConcurrency": SETTINGS.indexer_concurrency}
+    assert indexer["Properties"]["ReservedConcurrentExecutions"] == SETTINGS.indexer_concurrency
+    # The example's target of 50 events/s at 100 ms per event, with 50 % headroom.
+    assert (SETTINGS.indexer_concurrency, SETTINGS.indexer_sustained_events_per_second) == (8, 80)
 
 
 # --- Functions -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("path", "module"), [("Indexer", "indexer"), ("Query", "query_api")])
+@pytest.mark.parametrize(
+    ("path", "module"), [("Indexer", "indexer"), ("Query", "query_api"), ("Reconcile", "reconcile")]
+)
 def test_functions_run_the_handlers_with_their_configuration(
     data: dict[str, Any], api: dict[str, Any], path: str, module: str
 ) -> None:
@@ -474,6 +502,7 @@ def test_api_routes_are_the_handler_routes(api: dict[str, Any]) -> None:
 
 REQUIRED_PARAMETERS = {
     "/customers/{customer_id}/objects": set(),
+    "/customers/{customer_id}/object": {"path"},
     "/customers/{customer_id}/totals": set(),
     "/customers/{customer_id}/objects/by-attribute": {"name", "value"},
     "/customers/{customer_id}/objects/by-date": {"start", "end"},
@@ -541,22 +570,47 @@ def test_alarms_watch_the_failure_paths_and_notify_the_topic(data: dict[str, Any
         ("AWS/ApiGateway", "5XXError"),
         ("AWS/Lambda", "Errors"),
         ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
         ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("ObjectIndex", "ForeignBucketRecords"),
+        ("ObjectIndex", "UnindexableKeys"),
     ]
     dead_letters_id, _ = _by_path(data, "/EventDeadLetters/Resource")
     queue_id, _ = _by_path(data, "/Events/Resource")
-    dead_letters = watched[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]
+
+    def queue_alarms(metric: str, queue: str) -> list[dict[str, Any]]:
+        return [
+            a
+            for a in alarms.values()
+            if a["MetricName"] == metric
+            and _from_data(data, a["Dimensions"][0]["Value"]) == {"Fn::GetAtt": [queue, "QueueName"]}
+        ]
+
+    (dead_letters,) = queue_alarms("ApproximateNumberOfMessagesVisible", dead_letters_id)
     assert dead_letters["Threshold"] == 0
-    assert _from_data(data, dead_letters["Dimensions"][0]["Value"]) == {"Fn::GetAtt": [dead_letters_id, "QueueName"]}
-    oldest = watched[("AWS/SQS", "ApproximateAgeOfOldestMessage")]
-    assert oldest["Threshold"] == SETTINGS.oldest_event_alarm_minutes * 60
-    assert _from_data(data, oldest["Dimensions"][0]["Value"]) == {"Fn::GetAtt": [queue_id, "QueueName"]}
+    ages = sorted(a["Threshold"] for a in queue_alarms("ApproximateAgeOfOldestMessage", queue_id))
+    assert ages == [SETTINGS.oldest_event_alarm_minutes * 60, SETTINGS.event_retention_days * 86_400 // 2]
+    (backlog,) = queue_alarms("ApproximateNumberOfMessagesVisible", queue_id)
+    # A backlog that needs more than a quarter of the retention (a day) to drain at 80 events/s.
+    assert backlog["Threshold"] == 80 * 86_400
     errors = [a for a in alarms.values() if (a["Namespace"], a["MetricName"]) == ("AWS/Lambda", "Errors")]
     assert {a["Dimensions"][0]["Value"]["Ref"] for a in errors} == {
         _by_path(api, "/Indexer/Function/Resource")[0],
         _by_path(api, "/Query/Function/Resource")[0],
+        _by_path(api, "/Reconcile/Function/Resource")[0],
     }
+    # The indexer's own counts, with the namespace and dimensions the handler publishes.
+    for name in ("UNINDEXABLE_KEY_METRIC", "FOREIGN_BUCKET_METRIC"):
+        metric = watched[(_module_constant("indexer", "METRICS_NAMESPACE"), _module_constant("indexer", name))]
+        assert metric["Threshold"] == 0
+        assert metric["Statistic"] == "Sum"
+        assert sorted(metric["Dimensions"], key=lambda d: d["Name"]) == [
+            {"Name": "bucket", "Value": object_index_bucket_name(CONFIG)},
+            {"Name": "service", "Value": _indexer_service()},
+        ]
     server_errors = watched[("AWS/ApiGateway", "5XXError")]
     (rest_api,) = _of_type(api, "AWS::ApiGateway::RestApi").values()
     assert server_errors["Dimensions"] == [{"Name": "ApiName", "Value": rest_api["Properties"]["Name"]}]
@@ -617,6 +671,67 @@ def test_indexer_may_do_exactly_what_its_calls_need(data: dict[str, Any], api: d
                 assert resources == [f"{bucket_arn}/{KEYS.KEY_PREFIX}*"]
             if action == "s3:ListBucket":
                 assert resources == [bucket_arn]
+
+
+def test_reconcile_may_do_exactly_what_its_calls_need(data: dict[str, Any], api: dict[str, Any]) -> None:
+    statements = _statements(api, _role_of(api, "Reconcile"))
+    actions = {a for s in statements for a in _actions(s)}
+    expected_data_plane = set().union(*(ACTIONS_FOR_CALL[call] for call in RECONCILE_CALLS))
+    assert actions == PLUMBING | expected_data_plane
+    assert not actions & {"dynamodb:Scan", "dynamodb:DeleteItem", "s3:PutObject", "s3:DeleteObject"}
+    table_id, _ = _one(data, "AWS::DynamoDB::Table")
+    bucket_arn = f"arn:aws:s3:::{object_index_bucket_name(CONFIG)}"
+    for statement in statements:
+        resources = [_from_data(data, r) for r in _resources(statement)]
+        for action in _actions(statement):
+            if action.startswith("dynamodb:"):
+                assert resources == [_arn(table_id)], action  # the base table, queried by key
+            if action == "s3:GetObject":
+                assert resources == [f"{bucket_arn}/{KEYS.KEY_PREFIX}*"]
+            if action == "s3:ListBucket":
+                assert resources == [bucket_arn]
+                assert statement["Condition"] == {"StringLike": {"s3:prefix": f"{KEYS.KEY_PREFIX}*"}}
+    _, function = _by_path(api, "/Reconcile/Function/Resource")
+    assert function["Properties"]["Timeout"] == 900
+    assert function["Properties"]["ReservedConcurrentExecutions"] == SETTINGS.reconcile_reserved_concurrency
+
+
+def test_functions_know_the_bucket_and_the_caller_roles(api: dict[str, Any]) -> None:
+    for path in ("Indexer", "Reconcile"):
+        _, function = _by_path(api, f"/{path}/Function/Resource")
+        assert function["Properties"]["Environment"]["Variables"]["OBJECT_BUCKET_NAME"] == object_index_bucket_name(
+            CONFIG
+        )
+    _, query = _by_path(api, "/Query/Function/Resource")
+    variables = query["Properties"]["Environment"]["Variables"]
+    assert (variables["OPERATOR_ROLE_NAME"], variables["CUSTOMER_ROLE_PREFIX"]) == (
+        SETTINGS.operator_role_name,
+        SETTINGS.customer_role_prefix,
+    )
+    _, indexer = _by_path(api, "/Indexer/Function/Resource")
+    assert indexer["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == _indexer_service()
+
+
+def test_the_api_refuses_every_caller_but_the_operator_and_customer_roles(api: dict[str, Any]) -> None:
+    (rest_api,) = _of_type(api, "AWS::ApiGateway::RestApi").values()
+    statements = {s["Sid"]: s for s in rest_api["Properties"]["Policy"]["Statement"]}
+    account = CONFIG.account_named(SETTINGS.account).id
+    operator = f"arn:aws:iam::{account}:role/{SETTINGS.operator_role_name}"
+    customers = f"arn:aws:iam::{account}:role/{SETTINGS.customer_role_prefix}*"
+    assert set(statements) == {"OnlyOperatorAndCustomerRoles", "AllCustomersForOperatorOnly"}
+    for statement in statements.values():
+        assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+            "Deny",
+            {"AWS": "*"},
+            "execute-api:Invoke",
+        )
+    everyone = statements["OnlyOperatorAndCustomerRoles"]
+    assert everyone["Resource"] == "execute-api:/*"
+    assert everyone["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": [operator, customers]}}
+    by_day = statements["AllCustomersForOperatorOnly"]
+    assert by_day["Resource"] == "execute-api:/*/GET/uploads/*"
+    assert by_day["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": operator}}
+    assert "/uploads/by-day" in _routes()  # the resource the statement names is the cross-customer route
 
 
 def test_query_function_reads_only(data: dict[str, Any], api: dict[str, Any]) -> None:
@@ -698,3 +813,32 @@ def test_page_lists_every_accepted_finding(data: dict[str, Any], api: dict[str, 
     rows = _table_rows(_page_section("## Accepted findings"))
     documented = {row[0].split("`")[1] for row in rows}
     assert documented == accepted
+
+
+def test_page_states_the_throughput_the_config_derives() -> None:
+    """The sizing table and the figures quoted for the defaults follow from the model."""
+    from org_config.model import ObjectIndex
+
+    section = _page_section("## Throughput: what the indexer carries")
+    checked = 0
+    for target, milliseconds, headroom, concurrency, sustained in _table_rows(section)[:4]:
+        settings = ObjectIndex.model_construct(
+            indexer_target_events_per_second=int(target.split()[0].replace(",", "")),
+            indexer_milliseconds_per_event=int(milliseconds),
+            indexer_headroom_percent=int(headroom.rstrip(" %")),
+        )
+        assert concurrency.split(":")[0] == f"{settings.indexer_concurrency:,}", target
+        if sustained:
+            assert sustained == f"{settings.indexer_sustained_events_per_second:,}", target
+        else:  # the refused row: the model says why
+            with pytest.raises(ValueError, match="less the 100 Lambda keeps unreserved"):
+                ObjectIndex(indexer_target_events_per_second=int(target.replace(",", "")))
+        checked += 1
+    assert checked == 4
+    defaults = ObjectIndex()
+    assert (
+        f"With the defaults the indexer sustains **{defaults.indexer_sustained_events_per_second} events per "
+        f"second** ({defaults.indexer_concurrency} concurrent" in " ".join(section.split())
+    )
+    drain = defaults.indexer_sustained_events_per_second * defaults.event_retention_days * 86_400 // 4
+    assert f"= {drain:,} messages waiting" in section

@@ -14,7 +14,6 @@ import yaml
 
 from analysis.assembly import read_assembly
 from analysis.disaster_recovery import TierReport, analyse
-from cdk_constructs import deploy_time_lookup
 from cdk_constructs.gates import attach_gates
 from org_config import OrgConfig, load_config, parse_config
 from org_config.loader import example_config_text
@@ -36,7 +35,6 @@ def synthesize_tier(config: OrgConfig, outdir: Path) -> None:
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     app = cdk.App(outdir=str(outdir), context=context)
     attach_gates(app)
-    deploy_time_lookup._ACKNOWLEDGED.clear()  # per-process memory of acknowledged roles, by construct path
     build_disaster_recovery(app, config)
     app.synth()
 

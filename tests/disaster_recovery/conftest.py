@@ -16,7 +16,6 @@ import yaml
 
 from analysis.assembly import StackTemplate
 from analysis.disaster_recovery import TierReport, analyse
-from cdk_constructs import deploy_time_lookup
 from cdk_constructs.gates import attach_gates
 from org_config import OrgConfig, load_config, parse_config
 from org_config.loader import example_config_text
@@ -51,9 +50,6 @@ def tiers() -> dict[str, Tier]:
             config, synthesis = example, example_organization()
         else:
             config = config_at(name)
-            # The lookup construct remembers, per process, which roles it has acknowledged,
-            # by construct address; a second app with the same stack names must start afresh.
-            deploy_time_lookup._ACKNOWLEDGED.clear()
             outdir = temporary_outdir(f"cdk-out-{name}-")
             app = new_app(outdir)
             attach_gates(app)

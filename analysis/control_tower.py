@@ -35,6 +35,8 @@ from typing import Any
 
 PACKAGE = "cdklabs.cdk-validator-cfnguard"
 METADATA_KEY = "control_tower"
+# The first line of the synth-time failure (``cdk_constructs.gates.check_control_tower``).
+FAILED_HEADER = "Control Tower proactive controls failed:"
 CONTROL_ID = re.compile(r"CT\.[A-Z0-9-]+\.PR\.\d+")
 _PRIMARY_RULE = re.compile(r"^rule (\w+) when is_cfn_template", re.MULTILINE)
 _RESOURCE_PATH = re.compile(r"^/Resources/([^/]+)")

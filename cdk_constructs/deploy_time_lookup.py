@@ -121,7 +121,8 @@ class DeployTimeCall(Construct):
     ``value(path)`` is a field of the response; only ``output_paths`` are returned, which
     keeps the response under the 4 KB custom-resource limit. The call runs in ``region``
     (default: the stack's). ``delete`` is an optional call made when the resource is
-    deleted.
+    deleted; ``repeat_on_update=False`` for an action that must happen once (accepting an
+    attachment twice fails).
     """
 
     def __init__(
@@ -137,6 +138,7 @@ class DeployTimeCall(Construct):
         region: str | None = None,
         ignore_errors: str | None = None,
         delete: cr.AwsSdkCall | None = None,
+        repeat_on_update: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -153,7 +155,7 @@ class DeployTimeCall(Construct):
             self,
             "Call",
             on_create=call,
-            on_update=call,
+            on_update=call if repeat_on_update else None,
             on_delete=delete,
             role=custom_resource_role(stack),
             install_latest_aws_sdk=False,  # offline synth; the Lambda runtime's SDK has these calls

@@ -1,10 +1,11 @@
 """The synth-time gates (cdk-nag, Control Tower proactive controls) and the one place
 where a finding is accepted instead of fixed.
 
-:func:`attach_gates` runs cdk-nag's AwsSolutions rules and the Control Tower cfn-guard
-rules over the whole app at synth, so every stack is checked without being listed
-anywhere; an unacknowledged finding fails the synth. A cdk-nag finding is acknowledged and
-a Control Tower control exempted through CDK's ``Validations`` API, a checkov check is
+:func:`attach_gates` runs cdk-nag's AwsSolutions rules over the whole app at synth, and
+:func:`check_control_tower` runs the Control Tower cfn-guard rules over every template of
+the assembly right after (``app.py`` calls it), so every stack is checked without being
+listed anywhere; an open finding fails the synth. A cdk-nag finding is acknowledged
+through CDK's ``Validations`` API, a Control Tower control is exempted and a checkov check
 skipped through resource metadata; each requires a reason a reviewer can judge and is
 written into the template, where tests read it back, so an acknowledgement cannot be
 silent.
@@ -13,50 +14,47 @@ silent.
 from __future__ import annotations
 
 import re
-import typing
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, CfnResource, IPolicyValidationPlugin, Stage, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stage, Validations
 from cdk_nag import AwsSolutionsChecks
-from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 from constructs import IConstruct
 
 from analysis import control_tower
+from analysis.assembly import read_assembly
 
 MIN_REASON_LENGTH = 30
 _NAG_RULE = re.compile(r"^AwsSolutions-[A-Za-z]+\d+(\[.+\])?$")
 _CHECKOV_CHECK = re.compile(r"^CKV2?_AWS_\d+$")
 
 
-# The name the Control Tower plugin reports under; an exemption's Validations id is
-# "<plugin>::<cfn-guard rule name>".
-CONTROL_TOWER_PLUGIN = "cdk-validator-cfnguard"
-
-
 def attach_gates(stage: Stage) -> None:
-    """Run cdk-nag's AwsSolutions pack and the Control Tower proactive controls on every
-    stack of ``stage`` when it synthesizes.
+    """Run cdk-nag's AwsSolutions pack on every stack of ``stage`` when it synthesizes.
 
     CDK runs validation plugins only for the app's own assembly; a nested ``Stage`` must
-    call :func:`check_stage_now` instead.
-
-    Acknowledgements are also written into each resource's ``cdk_nag`` or
-    ``control_tower`` metadata, so the template itself records what was accepted and why.
+    call :func:`check_nag_now` before it synthesizes. Acknowledgements are also written
+    into each resource's ``cdk_nag`` metadata, so the template records what was accepted.
     """
-    Validations.of(stage).add_plugins(
-        AwsSolutionsChecks(stage, write_suppressions_to_cloud_formation=True),
-        # The plugin implements the Beta1 interface, which the CDK still runs.
-        typing.cast(IPolicyValidationPlugin, CfnGuardValidator()),
-    )
+    Validations.of(stage).add_plugins(AwsSolutionsChecks(stage, write_suppressions_to_cloud_formation=True))
 
 
-def check_stage_now(stage: Stage, template: Path) -> None:
-    """The gates of :func:`attach_gates` for a nested stage: cdk-nag on its constructs and
-    the Control Tower rules on its synthesized ``template``; raise on any open finding."""
-    check_nag_now(stage)
-    failed = control_tower.evaluate([template])[template.name].failed
+def check_control_tower(assembly: str | Path) -> None:
+    """Run the Control Tower proactive controls on every template of the cloud assembly
+    at ``assembly`` (nested assemblies such as the StackSet body included); raise on any
+    finding without an exemption.
+
+    One cfn-guard run over the written templates, rather than the package's validation
+    plugin: the plugin sees only the app's own stacks and costs seconds more per synth.
+    """
+    stacks = read_assembly(assembly)
+    results = control_tower.evaluate([stack.template_path for stack in stacks])
+    failed = [
+        f"{stack.name}: {line}"
+        for stack in stacks
+        for line in control_tower.describe(results[stack.template_path.name].failed)
+    ]
     if failed:
-        raise RuntimeError("Control Tower proactive controls:\n" + "\n".join(control_tower.describe(failed)))
+        raise RuntimeError("\n".join([control_tower.FAILED_HEADER, *failed]))
 
 
 def check_nag_now(scope: IConstruct) -> None:
@@ -96,7 +94,6 @@ def exempt_control(scope: IConstruct, control: str, reason: str) -> None:
     if rule is None:
         raise ValueError(f"{control} is not among the Control Tower rules this project runs")
     _require_reason(control, reason)
-    Validations.of(scope).acknowledge(Acknowledgment(id=f"{CONTROL_TOWER_PLUGIN}::{rule}", reason=reason))
     # The record goes on the resource the control judges: the construct itself, or the
     # CloudFormation resource behind an L2 construct.
     resource = scope if isinstance(scope, CfnResource) else scope.node.default_child

@@ -1,16 +1,15 @@
-"""Builds every stack of the organization from the config, and attaches the gates that
-run on every synth (cdk-nag, Control Tower proactive controls), so a new stack is checked
-without being listed anywhere."""
+"""Builds every stack of the organization from the config, and attaches the gate that runs
+on every synth (cdk-nag), so a new stack is checked without being listed anywhere. (The
+Control Tower controls run on the written assembly: see ``app.py``.)"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Aspects, BootstraplessSynthesizer, CfnResource, Environment, Stack, Stage, Tags
 from cdk_nag import WriteNagSuppressionsToCloudFormationAspect
 
-from cdk_constructs.gates import attach_gates, check_stage_now
+from cdk_constructs.gates import attach_gates, check_nag_now
 from org_config import ConfigError
 from org_config.model import RESOURCE_BUDGET, AccountRole, OrgConfig
 from stacks.disaster_recovery.placement import build_disaster_recovery
@@ -23,6 +22,7 @@ from stacks.organization.member_roles import MemberRolesStack
 from stacks.organization.service_control_policies import attachments
 from stacks.organization.services import OrganizationServicesStack
 from stacks.organization.structure import OrganizationStack
+from stacks.streaming.placement import build_streaming
 
 
 def _env(config: OrgConfig, role: AccountRole, region: str) -> Environment:
@@ -45,9 +45,8 @@ def _member_roles_template(app: App, config: OrgConfig) -> dict[str, Any]:
         description="Cross-account roles in every member account (deployed by a StackSet)",
         analytics_reporting=False,
     )
-    artifact = stage.synth().get_stack_artifact(stack.artifact_id)
-    check_stage_now(stage, Path(artifact.template_full_path))
-    template: dict[str, Any] = artifact.template
+    check_nag_now(stage)
+    template: dict[str, Any] = stage.synth().get_stack_artifact(stack.artifact_id).template
     return template
 
 
@@ -111,6 +110,7 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     )
     audit.add_stack_dependency(services, "the audit account must be the delegated administrator first")
     stacks: list[Stack] = [log_archive, services, structure, identity, audit, *build_object_index(app, config)]
+    stacks += build_streaming(app, config, object_index_api=stacks[-1])
     stacks.extend(build_network(app, config, log_archive=log_archive))
     stacks.extend(build_disaster_recovery(app, config))
     for stack in stacks:

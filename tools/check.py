@@ -21,26 +21,26 @@ from collections import Counter
 from pathlib import Path
 
 from analysis.assembly import read_assembly
+from analysis.control_tower import FAILED_HEADER
 from analysis.gates import TEMPLATE_GATES, Finding, determinism, guardrail_table
 from org_config import ConfigError, load_config
 from tools.synth import cdk_synth, selected_config
 
-SYNTH_TIME_PLUGINS = {"cdk-validator-cfnguard": "control-tower", "AwsSolutions": "cdk-nag"}
-
 
 def synth_time_findings(outdir: Path, stderr: str) -> list[Finding]:
-    """What failed the synth: the validation plugins' report, else the CLI's own error."""
+    """What failed the synth: cdk-nag's report, else the CLI's own error. (A Control Tower
+    failure leaves the templates written; the template gates report it in detail.)"""
+    if FAILED_HEADER in stderr:
+        return []
     report = outdir / "policy-validation-report.json"
     if not report.exists():
         return [Finding("synth", "-", (stderr.strip().splitlines() or ["cdk synth failed"])[-1])]
-    findings = []
-    for plugin in json.loads(report.read_text(encoding="utf-8"))["pluginReports"]:
-        name = plugin["summary"]["pluginName"]
-        gate = next((g for prefix, g in SYNTH_TIME_PLUGINS.items() if name.startswith(prefix)), name)
-        for violation in plugin["violations"]:
-            for construct in violation["violatingConstructs"]:
-                findings.append(Finding(gate, construct["constructPath"].split("/")[0], violation["description"]))
-    return findings
+    return [
+        Finding("cdk-nag", construct["constructPath"].split("/")[0], violation["description"])
+        for plugin in json.loads(report.read_text(encoding="utf-8"))["pluginReports"]
+        for violation in plugin["violations"]
+        for construct in violation["violatingConstructs"]
+    ]
 
 
 def run_gates(config_path: Path | None, workdir: Path, *, twice: bool = True) -> tuple[dict[str, int], list[Finding]]:
@@ -48,11 +48,11 @@ def run_gates(config_path: Path | None, workdir: Path, *, twice: bool = True) ->
     config = load_config(config_path)
     first = workdir / "first"
     result = cdk_synth(first, config_path)
-    if result.returncode != 0:
-        return {"synth": 0}, synth_time_findings(first, result.stderr)
+    findings = synth_time_findings(first, result.stderr) if result.returncode != 0 else []
+    if not (first / "manifest.json").exists():
+        return {"synth": 0}, findings
     stacks = read_assembly(first)
     templates: dict[str, int] = {"synth (cdk-nag, control-tower)": len(stacks)}
-    findings: list[Finding] = []
     for name, gate in TEMPLATE_GATES.items():
         templates[name] = len(stacks)
         findings += gate(stacks)

@@ -12,11 +12,11 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from analysis import disaster_recovery_report
 from analysis.assembly import StackTemplate, read_assembly
 from analysis.disaster_recovery import TierReport
 from analysis.disaster_recovery_report import (
     render_assumptions,
-    render_cost,
     render_overview,
     render_rpo,
     render_rto,
@@ -31,12 +31,14 @@ from analysis.organization_report import (
     render_scp_matrix,
     scps_from_template,
 )
+from analysis.streaming_report import deployed_shards, render_alarms, render_cost, render_sizing
 from org_config import OrgConfig, load_config
 from stacks.organization.service_control_policies import library
 
 ROOT = Path(__file__).resolve().parents[1]
 ORGANIZATION_PAGE = ROOT / "docs" / "patterns" / "organization.md"
 DISASTER_RECOVERY_PAGE = ROOT / "docs" / "patterns" / "disaster-recovery.md"
+STREAMING_PAGE = ROOT / "docs" / "patterns" / "streaming.md"
 
 
 def _stack(stacks: list[StackTemplate], prefix: str) -> StackTemplate:
@@ -65,10 +67,21 @@ def disaster_recovery_sections(reports: Mapping[str, TierReport]) -> dict[str, s
         "dr-overview": render_overview(reports),
         "dr-rpo": render_rpo(reports),
         "dr-rto": render_rto(reports),
-        "dr-cost": render_cost(reports),
+        "dr-cost": disaster_recovery_report.render_cost(reports),
         "dr-assumptions": render_assumptions(),
         "dr-failover": render_runbooks(reports, failback=False),
         "dr-failback": render_runbooks(reports, failback=True),
+    }
+
+
+def streaming_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dict[str, str]:
+    settings = config.streaming
+    sizing = settings.sizing()
+    shards = deployed_shards(_stack(stacks, "streaming-data-").template)
+    return {
+        "streaming-sizing": render_sizing(settings, sizing, shards),
+        "streaming-cost": render_cost(sizing),
+        "streaming-alarms": render_alarms(_stack(stacks, "streaming-pipeline-").template),
     }
 
 
@@ -103,6 +116,9 @@ def pages(outdir: str | Path, *, dr_reports: Mapping[str, TierReport] | None = N
     generated = {
         ORGANIZATION_PAGE: replace_sections(
             ORGANIZATION_PAGE.read_text(encoding="utf-8"), organization_sections(config, stacks)
+        ),
+        STREAMING_PAGE: replace_sections(
+            STREAMING_PAGE.read_text(encoding="utf-8"), streaming_sections(config, stacks)
         ),
     }
     if dr_reports is not None:

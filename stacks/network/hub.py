@@ -293,4 +293,5 @@ class NetworkHubStack(Stack):
             parameters={"TransitGatewayAttachmentId": self.peering.attr_transit_gateway_attachment_id},
             physical_id=f"{tgw_peering_name(config)}-accepted",
             region=dr,
+            repeat_on_update=False,  # an accepted attachment cannot be accepted again
         )

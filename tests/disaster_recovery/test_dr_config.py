@@ -66,7 +66,7 @@ INVALID = [
         "disaster_recovery.vault_lock_min_retention_days: must not exceed backup_retention_days",
     ),
     (_dr(account="payments"), "disaster_recovery.account: 'payments' is not a defined account"),
-    (_dr(account="network"), "disaster_recovery.account: 'network' has role 'network', not a workload role"),
+    (_dr(account="network"), "disaster_recovery.account: 'network' has role 'network'; the pattern deploys only"),
     (_dr(home_vpc="prod-eu"), "disaster_recovery.home_vpc: 'prod-eu' is not a VPC of network.vpcs"),
     (_dr(dr_vpc="prod"), "disaster_recovery.dr_vpc: 'prod' is in eu-west-1, not eu-central-1"),
     (_dr(home_vpc="nonprod"), "disaster_recovery.home_vpc: 'nonprod' is shared with 'workload-nonprod'"),

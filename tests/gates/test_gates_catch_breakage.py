@@ -16,7 +16,7 @@ from analysis import control_tower
 from analysis.limits import MAX_BODY_BYTES_VIA_S3, check_template
 from analysis.scanners import cfn_lint, checkov
 from analysis.stateful import unretained
-from cdk_constructs.gates import acknowledge_nag, attach_gates, exempt_control, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, attach_gates, check_control_tower, exempt_control, skip_checkov
 from tests.support.synthesis import Synthesis, new_app, synthesize, temporary_outdir
 
 
@@ -52,20 +52,17 @@ def test_cdk_nag_fails_the_synth(broken: Synthesis) -> None:
 
 
 def test_control_tower_controls_fail_the_synth_and_the_template_gate(broken: Synthesis) -> None:
-    """The synth-time plugin and the template runner both see a queue with no dead-letter
+    """The synth-time check and the template gate both see a queue with no dead-letter
     queue (CT.SQS.PR.1) and a bucket without server access logs (CT.S3.PR.2)."""
-    plugin = {
-        v["description"].split("]")[0].lstrip("[")
-        for p in broken.validation_report["pluginReports"]
-        if p["summary"]["pluginName"] == "cdk-validator-cfnguard"
-        for v in p["violations"]
-    }
-    assert {"CT.SQS.PR.1", "CT.S3.PR.2"} <= plugin, plugin
+    with pytest.raises(RuntimeError, match="Control Tower proactive controls failed") as failed:
+        check_control_tower(broken.outdir)
+    assert "CT.SQS.PR.1 Unencrypted" in str(failed.value)
+    assert "CT.S3.PR.2 PublicUnencrypted" in str(failed.value)
     (stack,) = broken.stacks
     result = control_tower.evaluate([stack.template_path])[stack.template_path.name]
-    failed = {(f.control, f.logical_id) for f in result.failed}
-    assert ("CT.SQS.PR.1", "Unencrypted") in failed, failed
-    assert ("CT.S3.PR.2", "PublicUnencrypted") in failed, failed
+    failed_controls = {(f.control, f.logical_id) for f in result.failed}
+    assert ("CT.SQS.PR.1", "Unencrypted") in failed_controls, failed_controls
+    assert ("CT.S3.PR.2", "PublicUnencrypted") in failed_controls, failed_controls
 
 
 def test_a_control_tower_exemption_is_honoured_only_where_it_is_written() -> None:

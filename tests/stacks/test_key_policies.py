@@ -39,6 +39,7 @@ LOG_ARCHIVE = CONFIG.account(AccountRole.LOG_ARCHIVE).id
 WORKLOAD = CONFIG.account_named(CONFIG.object_index.account).id
 DR = CONFIG.regions.dr
 DR_WORKLOAD = CONFIG.account_named(CONFIG.disaster_recovery.account).id
+STREAMING = CONFIG.account_named(CONFIG.streaming.account).id
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,35 @@ KEY_USES: dict[tuple[str, str], list[KeyUse]] = {
         *_through("S3 objects", "s3", ["kms:GenerateDataKey", "kms:Decrypt"]),
         # AWS Backup, for the organization backup policy (the table is tagged for it).
         *_through("AWS Backup", "backup", ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt"]),
+    ],
+    (f"streaming-data-{HOME}", f"alias/{PREFIX}/streaming"): [
+        # Alarms publish to the encrypted alarm topic.
+        *_service(
+            "CloudWatch alarms",
+            "cloudwatch.amazonaws.com",
+            ["kms:GenerateDataKey", "kms:Decrypt"],
+            **{
+                "aws:SourceAccount": STREAMING,
+                "aws:SourceArn": _ALARMS_OF.format(region=HOME, account=STREAMING, name="consumer-errors"),
+            },
+        ),
+        # The consumer, API, Firehose and Flink log groups.
+        *_service(
+            "CloudWatch Logs",
+            f"logs.{HOME}.amazonaws.com",
+            ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            **{"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{HOME}:{STREAMING}:log-group:/aws/lambda/consumer"},
+        ),
+        # Kinesis encrypts records for the API's producer role, decrypts them for each reader.
+        *_through("Kinesis", "kinesis", ["kms:GenerateDataKey", "kms:Decrypt"]),
+        # Firehose and Flink write the data lake (SSE-KMS with a bucket key); readers decrypt.
+        *_through("S3 data lake", "s3", ["kms:GenerateDataKey", "kms:Decrypt"]),
+        # DynamoDB creates a grant on the key when it creates the events table.
+        *_through("DynamoDB", "dynamodb", ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"]),
+        # SQS encrypts the on-failure queue's messages.
+        *_through("SQS", "sqs", ["kms:GenerateDataKey", "kms:Decrypt"]),
+        # Lambda encrypts the consumer's environment variables.
+        *_through("Lambda environment", "lambda", ["kms:Encrypt", "kms:Decrypt", "kms:CreateGrant"]),
     ],
     # Disaster-recovery tiers: the data key of each region, and each region's service key.
     (f"dr-home-{HOME}", f"alias/{PREFIX}/dr-workload"): [

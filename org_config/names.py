@@ -124,3 +124,28 @@ def firewall_name(config: OrgConfig) -> str:
 def flow_log_destination(config: OrgConfig) -> str:
     """ARN of the log-archive flow-log bucket, where every VPC and Transit Gateway flow log goes."""
     return f"arn:aws:s3:::{log_bucket_name(config, 'vpc-flow-logs')}"
+
+
+# Disaster recovery (pattern 3). The stacks of the two regions find each other's resources
+# by these names: no export crosses a region.
+
+
+def dr_key_alias(config: OrgConfig) -> str:
+    """Alias of the customer-managed key of the workload's data, one key per region."""
+    return f"alias/{config.organization.name_prefix}/dr-workload"
+
+
+def dr_files_bucket_name(config: OrgConfig, region: str) -> str:
+    """The workload's user-files bucket in ``region`` (the DR one is the replica):
+    ``{prefix}-files-{account id}-{region}``, at most 56 characters."""
+    account = config.account_named(config.disaster_recovery.account)
+    return f"{config.organization.name_prefix}-files-{account.id}-{region}"
+
+
+def dr_backup_vault_name(config: OrgConfig, region: str) -> str:
+    return f"{config.organization.name_prefix}-dr-{region}"
+
+
+def dr_global_cluster_id(config: OrgConfig) -> str:
+    """The Aurora global database that joins the home and DR clusters."""
+    return f"{config.organization.name_prefix}-dr-workload"

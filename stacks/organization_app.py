@@ -12,6 +12,7 @@ from cdk_nag import WriteNagSuppressionsToCloudFormationAspect
 from cdk_constructs.gates import attach_gates, check_nag_now
 from org_config import ConfigError
 from org_config.model import RESOURCE_BUDGET, AccountRole, OrgConfig
+from stacks.disaster_recovery.placement import build_disaster_recovery
 from stacks.log_archive_baseline import LogArchiveBaselineStack
 from stacks.network.placement import build_network
 from stacks.object_index.placement import build_object_index
@@ -111,6 +112,7 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     stacks: list[Stack] = [log_archive, services, structure, identity, audit, *build_object_index(app, config)]
     stacks += build_streaming(app, config, object_index_api=stacks[-1])
     stacks.extend(build_network(app, config, log_archive=log_archive))
+    stacks.extend(build_disaster_recovery(app, config))
     for stack in stacks:
         Tags.of(stack).add("Project", config.organization.name_prefix)
         _check_budget(stack)

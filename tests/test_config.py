@@ -171,7 +171,7 @@ INVALID = [
     (_missing_required_role, "accounts: no account has the required role 'audit'"),
     (_unknown_role, "accounts[7].role: unknown account role 'experiments'"),
     (_unknown_key, "regions.primary: unknown key"),
-    (_unknown_dr_tier, "disaster_recovery.tier: Input should be 'backup-restore'"),
+    (_unknown_dr_tier, "disaster_recovery.tier: unknown tier 'hot-standby'"),
     (
         _bad_org_id,
         "organization.id: must be an organization id: 'o-' and 10 to 32 lowercase letters or digits (got \"org-123\")",

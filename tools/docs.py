@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from analysis import disaster_recovery_report
 from analysis.assembly import StackTemplate, read_assembly
+from analysis.disaster_recovery import TierReport
+from analysis.disaster_recovery_report import (
+    render_assumptions,
+    render_overview,
+    render_rpo,
+    render_rto,
+    render_runbooks,
+)
 from analysis.guardrail_cases import CASES
 from analysis.network_cost import cost_at_rest, egress_model, load_prices, render_break_even, render_cost_table
 from analysis.network_report import network_from_assembly, reachability_matrix, render_matrix
@@ -31,6 +40,7 @@ from stacks.organization.service_control_policies import library
 ROOT = Path(__file__).resolve().parents[1]
 ORGANIZATION_PAGE = ROOT / "docs" / "patterns" / "organization.md"
 NETWORK_PAGE = ROOT / "docs" / "patterns" / "network.md"
+DISASTER_RECOVERY_PAGE = ROOT / "docs" / "patterns" / "disaster-recovery.md"
 STREAMING_PAGE = ROOT / "docs" / "patterns" / "streaming.md"
 
 
@@ -66,6 +76,19 @@ def network_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dict[str
     }
 
 
+def disaster_recovery_sections(reports: Mapping[str, TierReport]) -> dict[str, str]:
+    """The DR page's tables: all four tiers side by side, and the runbooks of each."""
+    return {
+        "dr-overview": render_overview(reports),
+        "dr-rpo": render_rpo(reports),
+        "dr-rto": render_rto(reports),
+        "dr-cost": disaster_recovery_report.render_cost(reports),
+        "dr-assumptions": render_assumptions(),
+        "dr-failover": render_runbooks(reports, failback=False),
+        "dr-failback": render_runbooks(reports, failback=True),
+    }
+
+
 def streaming_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dict[str, str]:
     settings = config.streaming
     sizing = settings.sizing()
@@ -94,17 +117,23 @@ def replace_sections(text: str, sections: dict[str, str]) -> str:
     return text
 
 
-def pages(outdir: str | Path) -> dict[Path, str]:
-    """Every generated page, as it should read for the assembly at ``outdir``."""
-    config = load_config()  # the docs describe the example organization, whatever ORG_CONFIG says
-    stacks = read_assembly(outdir)
+def refuse_other_organizations(config: OrgConfig, stacks: list[StackTemplate], outdir: str | Path) -> None:
+    """Raise unless every stack of the assembly belongs to the example organization."""
     foreign = sorted({s.account for s in stacks if not s.environment_agnostic} - {a.id for a in config.accounts})
     if foreign:
         raise ValueError(
             f"{outdir} holds templates of another organization (accounts {', '.join(foreign)}); "
             "the pages document the example organization: synthesize it without CONFIG or ORG_CONFIG"
         )
-    return {
+
+
+def pages(outdir: str | Path, *, dr_reports: Mapping[str, TierReport] | None = None) -> dict[Path, str]:
+    """Every generated page, as it should read for the assembly at ``outdir``. The DR page
+    needs all four tiers: pass their reports (``tools.dr_tiers.tier_reports``) to include it."""
+    config = load_config()  # the docs describe the example organization, whatever ORG_CONFIG says
+    stacks = read_assembly(outdir)
+    refuse_other_organizations(config, stacks, outdir)
+    generated = {
         ORGANIZATION_PAGE: replace_sections(
             ORGANIZATION_PAGE.read_text(encoding="utf-8"), organization_sections(config, stacks)
         ),
@@ -113,12 +142,20 @@ def pages(outdir: str | Path) -> dict[Path, str]:
             STREAMING_PAGE.read_text(encoding="utf-8"), streaming_sections(config, stacks)
         ),
     }
+    if dr_reports is not None:
+        generated[DISASTER_RECOVERY_PAGE] = replace_sections(
+            DISASTER_RECOVERY_PAGE.read_text(encoding="utf-8"), disaster_recovery_sections(dr_reports)
+        )
+    return generated
 
 
 def main(argv: list[str]) -> int:
     outdir = argv[0] if argv else "cdk.out"
+    from tools.dr_tiers import tier_reports  # synthesizes the three tiers the example does not deploy
+
     try:
-        generated = pages(outdir)
+        refuse_other_organizations(load_config(), read_assembly(outdir), outdir)
+        generated = pages(outdir, dr_reports=tier_reports(outdir))
     except ValueError as error:
         print(f"make docs: {error}", file=sys.stderr)
         return 1

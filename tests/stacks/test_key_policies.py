@@ -37,6 +37,8 @@ MANAGEMENT = CONFIG.account(AccountRole.MANAGEMENT).id
 AUDIT = CONFIG.account(AccountRole.AUDIT).id
 LOG_ARCHIVE = CONFIG.account(AccountRole.LOG_ARCHIVE).id
 WORKLOAD = CONFIG.account_named(CONFIG.object_index.account).id
+DR = CONFIG.regions.dr
+DR_WORKLOAD = CONFIG.account_named(CONFIG.disaster_recovery.account).id
 STREAMING = CONFIG.account_named(CONFIG.streaming.account).id
 
 
@@ -165,6 +167,55 @@ KEY_USES: dict[tuple[str, str], list[KeyUse]] = {
         # SQS encrypts the on-failure queue's messages.
         *_through("SQS", "sqs", ["kms:GenerateDataKey", "kms:Decrypt"]),
         # Lambda encrypts the consumer's environment variables.
+        *_through("Lambda environment", "lambda", ["kms:Encrypt", "kms:Decrypt", "kms:CreateGrant"]),
+    ],
+    # Disaster-recovery tiers: the data key of each region, and each region's service key.
+    (f"dr-home-{HOME}", f"alias/{PREFIX}/dr-workload"): [
+        *_through(
+            "Aurora (primary cluster)",
+            "rds",
+            ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"],
+        ),
+        *_through("S3 objects and replication", "s3", ["kms:GenerateDataKey", "kms:Decrypt"]),
+        *_through(
+            "Secrets Manager (master user)", "secretsmanager", ["kms:GenerateDataKey", "kms:Decrypt", "kms:CreateGrant"]
+        ),
+        *_through("AWS Backup", "backup", ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"]),
+    ],
+    (f"dr-home-{HOME}", f"alias/{PREFIX}/dr-workload-service"): [
+        *_service(
+            "CloudWatch Logs",
+            f"logs.{HOME}.amazonaws.com",
+            ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            **{
+                "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{HOME}:{DR_WORKLOAD}:log-group:/aws/lambda/service"
+            },
+        ),
+        *_through("Lambda environment", "lambda", ["kms:Encrypt", "kms:Decrypt", "kms:CreateGrant"]),
+    ],
+    (f"dr-recovery-{DR}", f"alias/{PREFIX}/dr-workload"): [
+        *_through(
+            "AWS Backup (copies into the vault)",
+            "backup",
+            ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"],
+        ),
+        *_through(
+            "Aurora (secondary cluster)",
+            "rds",
+            ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"],
+        ),
+        *_through("S3 replicas", "s3", ["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"]),
+        *_through(
+            "Secrets Manager (replica)", "secretsmanager", ["kms:GenerateDataKey", "kms:Decrypt", "kms:CreateGrant"]
+        ),
+    ],
+    (f"dr-standby-{DR}", f"alias/{PREFIX}/dr-workload-service"): [
+        *_service(
+            "CloudWatch Logs",
+            f"logs.{DR}.amazonaws.com",
+            ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            **{"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{DR}:{DR_WORKLOAD}:log-group:/aws/lambda/service"},
+        ),
         *_through("Lambda environment", "lambda", ["kms:Encrypt", "kms:Decrypt", "kms:CreateGrant"]),
     ],
     (f"organization-services-{HOME}", f"alias/{PREFIX}/security-monitoring"): [

@@ -78,10 +78,11 @@ def allow(stack: Stack, actions: Sequence[str], resources: Sequence[str], reason
             acknowledge_nag(role, finding, reason_for_wildcard)
 
 
-def harden_provider(stack: Stack) -> None:
-    """Accept, with reasons, what the CDK's shared provider function cannot change.
-    Call once, after the stack's last custom resource."""
-    provider = harden_custom_resource_provider(stack, calls="EC2, Network Firewall")
+def harden_provider(stack: Stack, *, calls: str = "EC2") -> None:
+    """Accept, with reasons, what the CDK's shared provider function cannot change;
+    ``calls`` names the APIs the stack's lookups use. Call once, after the stack's last
+    custom resource."""
+    provider = harden_custom_resource_provider(stack, calls=calls)
     if provider is not None:
         acknowledge_nag(
             provider,

@@ -170,7 +170,7 @@ class NetworkHubStack(Stack):
             attachments=attachments,
             include_route=lambda route: route.target != PEERING,
         )
-        harden_provider(self)
+        harden_provider(self, calls="EC2, Network Firewall")
 
     def _hybrid(self, config: OrgConfig, tgw: str) -> dict[str, str]:
         """Site-to-Site VPN and Direct Connect gateway association; their attachment ids."""

@@ -27,6 +27,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from cdk_constructs.api_gateway_logging import api_gateway_account_logging
 from cdk_constructs.deploy_time_lookup import harden_provider
 from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_bucket import HardenedBucket
@@ -39,7 +40,7 @@ from org_config.names import (
     dr_key_alias,
 )
 from stacks.disaster_recovery import home_plan, standby_plan
-from stacks.disaster_recovery.common import api_gateway_account_logging, service_key
+from stacks.disaster_recovery.common import service_key
 from stacks.disaster_recovery.recovery import FILES_LIFECYCLE, access_log_bucket, recovery_vault
 from stacks.disaster_recovery.workload import RegionalService, SharedSubnets, WorkloadDatabase
 

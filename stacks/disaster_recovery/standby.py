@@ -18,11 +18,12 @@ from typing import Any
 from aws_cdk import Fn, Stack
 from constructs import Construct
 
+from cdk_constructs.api_gateway_logging import api_gateway_account_logging
 from cdk_constructs.deploy_time_lookup import DeployTimeCall, allow, harden_provider
 from org_config.model import OrgConfig
 from org_config.names import dr_files_bucket_name, dr_global_cluster_id, dr_key_alias
 from stacks.disaster_recovery import RegionPlan
-from stacks.disaster_recovery.common import api_gateway_account_logging, service_key
+from stacks.disaster_recovery.common import service_key
 from stacks.disaster_recovery.home import shared_subnets
 from stacks.disaster_recovery.workload import RegionalService, WorkloadDatabase
 

@@ -20,7 +20,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnResource, Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -30,6 +30,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from cdk_constructs.api_gateway_logging import api_gateway_account_logging
 from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_function import HardenedFunction
 from org_config.model import OrgConfig
@@ -240,7 +241,7 @@ class ObjectIndexApiStack(Stack):
         )
 
         # --- REST API --------------------------------------------------------------------------
-        account_logging = self._api_gateway_logging_role()
+        account_logging = api_gateway_account_logging(self)
         self.access_logs = logs.LogGroup(self, "ApiAccessLogs", encryption_key=key)
         typing.cast(logs.CfnLogGroup, _cfn(self.access_logs)).retention_in_days = settings.log_retention_days
         exempt_control(
@@ -503,51 +504,6 @@ class ObjectIndexApiStack(Stack):
                 ),
             ]
         )
-
-    def _api_gateway_logging_role(self) -> apigateway.CfnAccount:
-        """API Gateway writes execution and access logs with one role per account and region
-        (``AWS::ApiGateway::Account``). The feature flag ``disableCloudWatchRole`` stops the
-        CDK from creating one with an AWS managed policy; this one has an inline policy
-        limited to this account's log groups in this region. Both are retained: other APIs
-        in the account log through the same setting."""
-        log_groups = f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:*"
-        role = iam.Role(
-            self,
-            "ApiGatewayLoggingRole",
-            assumed_by=iam.ServicePrincipal(
-                "apigateway.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": self.account}}
-            ),
-            description="Lets API Gateway write execution and access logs in this account and region",
-            inline_policies={
-                "WriteLogs": iam.PolicyDocument(
-                    statements=[
-                        iam.PolicyStatement(
-                            actions=[
-                                "logs:CreateLogGroup",
-                                "logs:CreateLogStream",
-                                "logs:DescribeLogGroups",
-                                "logs:DescribeLogStreams",
-                                "logs:PutLogEvents",
-                                "logs:GetLogEvents",
-                                "logs:FilterLogEvents",
-                            ],
-                            resources=[log_groups],
-                        )
-                    ]
-                )
-            },
-        )
-        role.apply_removal_policy(RemovalPolicy.RETAIN)
-        acknowledge_nag(
-            role,
-            f"AwsSolutions-IAM5[Resource::{log_groups}]",
-            "API Gateway names its execution log groups itself (one per API and stage) and this "
-            "role serves every REST API of the account in this region; it is limited to log "
-            "groups of this account and region.",
-        )
-        account_logging = apigateway.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
-        account_logging.apply_removal_policy(RemovalPolicy.RETAIN)
-        return account_logging
 
 
 def _cfn(construct: Construct) -> CfnResource:

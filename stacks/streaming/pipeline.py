@@ -35,6 +35,7 @@ from constructs import Construct
 from analysis.streaming_alarms import alarm_specs
 from analysis.streaming_schema import DATE_PARTITION, REQUIRED_FIELDS, TIME_FIELD
 from analysis.streaming_sizing import StreamSizing
+from cdk_constructs.api_gateway_logging import api_gateway_account_logging
 from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_function import HardenedFunction
 from org_config.model import OrgConfig
@@ -306,7 +307,7 @@ class StreamingPipelineStack(Stack):
             ),
         )
         if not logging_role_exists:
-            api.deployment_stage.node.add_dependency(self._api_gateway_logging_role())
+            api.deployment_stage.node.add_dependency(api_gateway_account_logging(self))
         model = api.add_model(
             "PutEvents",
             content_type="application/json",
@@ -416,48 +417,6 @@ class StreamingPipelineStack(Stack):
             "bill an always-on cache cluster.",
         )
         return api
-
-    def _api_gateway_logging_role(self) -> apigateway.CfnAccount:
-        """API Gateway writes logs with one role per account and region. The object index
-        pattern sets it when it shares this account; otherwise this stack does, with a role
-        limited to this account's log groups in this region (retained: other APIs use it)."""
-        log_groups = f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:*"
-        role = iam.Role(
-            self,
-            "ApiGatewayLoggingRole",
-            assumed_by=iam.ServicePrincipal(
-                "apigateway.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": self.account}}
-            ),
-            description="Lets API Gateway write execution and access logs in this account and region",
-            inline_policies={
-                "WriteLogs": iam.PolicyDocument(
-                    statements=[
-                        iam.PolicyStatement(
-                            actions=[
-                                "logs:CreateLogGroup",
-                                "logs:CreateLogStream",
-                                "logs:DescribeLogGroups",
-                                "logs:DescribeLogStreams",
-                                "logs:PutLogEvents",
-                                "logs:GetLogEvents",
-                                "logs:FilterLogEvents",
-                            ],
-                            resources=[log_groups],
-                        )
-                    ]
-                )
-            },
-        )
-        role.apply_removal_policy(RemovalPolicy.RETAIN)
-        acknowledge_nag(
-            role,
-            f"AwsSolutions-IAM5[Resource::{log_groups}]",
-            "API Gateway names its execution log groups itself and this role serves every REST "
-            "API of the account in this region; it is limited to this account and region.",
-        )
-        account_logging = apigateway.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
-        account_logging.apply_removal_policy(RemovalPolicy.RETAIN)
-        return account_logging
 
     def _firehose(
         self, config: OrgConfig, data: StreamingDataStack, log_group: logs.LogGroup

@@ -14,7 +14,7 @@ from collections import Counter
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from analysis.streaming_schema import EVENT_COLUMNS, TIME_FIELD, column_type
 from analysis.streaming_sizing import MAX_RECORD_KIB, StreamLoad, StreamSizing, size_stream
@@ -95,6 +95,30 @@ PATTERN_RULES: dict[str, str] = {
     _INSTANCE_TYPE: "must be an EC2 instance type or family wildcard such as t3.micro or t3.*",
 }
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+
+
+# Retention periods CloudWatch Logs accepts, in days.
+LOG_RETENTION_DAYS: frozenset[int] = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+
+def _cloudwatch_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(str(days) for days in sorted(LOG_RETENTION_DAYS))
+        raise ValueError(f"{value} is not a retention CloudWatch Logs accepts ({allowed})")
+    return value
+
+
+def _optional_email(value: str | None) -> str | None:
+    if value is not None and not _EMAIL.fullmatch(value):
+        raise ValueError(f"not a valid email address: '{value}'")
+    return value
+
+
+# A log retention in days that CloudWatch Logs accepts, and an optional alarm address.
+LogRetentionDays = Annotated[int, AfterValidator(_cloudwatch_retention)]
+OptionalEmail = Annotated[str | None, AfterValidator(_optional_email)]
 
 
 class AccountRole(StrEnum):
@@ -665,7 +689,7 @@ class DisasterRecovery(_Model):
     # Multi-site writes: one writer region (the DR region is read-only until promoted) or
     # Aurora write forwarding (the DR region's writes travel to the writer).
     multi_site_writes: Literal["single-writer", "write-forwarding"] = "write-forwarding"
-    log_retention_days: int = 365
+    log_retention_days: LogRetentionDays = 365
 
     @field_validator("tier")
     @classmethod
@@ -704,13 +728,6 @@ class DisasterRecovery(_Model):
             raise ValueError(f"{value} is outside the Route 53 failure threshold range 1 to 10")
         return value
 
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention_cloudwatch_accepts(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"{value} is not a retention CloudWatch Logs accepts")
-        return value
-
     @model_validator(mode="after")
     def _consistent(self) -> DisasterRecovery:
         worst = self.backup_frequency_hours * 60 + BACKUP_START_WINDOW_MINUTES
@@ -739,7 +756,7 @@ class Streaming(_Model):
     """
 
     account: str = "workload-prod"  # account name the pattern is deployed to
-    alarm_email: str | None = None
+    alarm_email: OptionalEmail = None
     # --- The load -------------------------------------------------------------------------
     capacity_mode: Literal["provisioned", "on-demand"] = "provisioned"
     records_per_second: Annotated[float, Field(gt=0, le=10_000_000)] = 3000
@@ -776,7 +793,7 @@ class Streaming(_Model):
     # --- Ingestion API, logs, data lake ----------------------------------------------------
     api_rate_limit_per_second: Annotated[int, Field(ge=1, le=10_000)] = 100
     api_burst_limit: Annotated[int, Field(ge=1, le=5_000)] = 200
-    log_retention_days: int = 365
+    log_retention_days: LogRetentionDays = 365
     transition_to_infrequent_access_days: Annotated[int, Field(ge=30)] = 30
     transition_to_glacier_days: Annotated[int, Field(ge=1)] = 90
     expire_after_days: Annotated[int, Field(ge=1)] = 730
@@ -786,21 +803,6 @@ class Streaming(_Model):
     # --- Alarms -----------------------------------------------------------------------------
     # Alarm when the oldest unread record is this share of the way to expiring (retention).
     iterator_age_alarm_percent_of_retention: Annotated[int, Field(ge=1, le=90)] = 25
-
-    @field_validator("alarm_email")
-    @classmethod
-    def _valid_email(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.fullmatch(value):
-            raise ValueError(f"not a valid email address: '{value}'")
-        return value
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention_cloudwatch_accepts(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            allowed = ", ".join(str(days) for days in sorted(LOG_RETENTION_DAYS))
-            raise ValueError(f"{value} is not a retention CloudWatch Logs accepts ({allowed})")
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Streaming:
@@ -879,11 +881,6 @@ class Streaming(_Model):
         return size_stream(self.load())
 
 
-# Retention periods CloudWatch Logs accepts, in days.
-LOG_RETENTION_DAYS: frozenset[int] = frozenset(
-    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
-)
-
 # Roles of the accounts a workload pattern may be deployed to: never the management,
 # security (log-archive, audit) or network accounts.
 WORKLOAD_ROLES: frozenset[AccountRole] = frozenset(
@@ -896,7 +893,7 @@ class ObjectIndex(_Model):
 
     account: str = "workload-prod"  # account name the pattern is deployed to
     # An address subscribed to the alarm topic (optional: subscribe others to the topic).
-    alarm_email: str | None = None
+    alarm_email: OptionalEmail = None
     # Query API throttling: the steady request rate and the burst (token bucket size) across
     # all callers. The all-customers by-day route costs four queries per page and gets a
     # quarter of both, hence at least 4.
@@ -925,7 +922,7 @@ class ObjectIndex(_Model):
     # the retention).
     oldest_event_alarm_minutes: Annotated[int, Field(ge=1, le=1_440)] = 15
     # Retention of the function and API access logs (checkov asks for at least a year).
-    log_retention_days: int = 365
+    log_retention_days: LogRetentionDays = 365
     # Lifecycle of the customer objects in the data bucket.
     transition_to_infrequent_access_days: Annotated[int, Field(ge=30)] = 90
     transition_to_glacier_days: Annotated[int, Field(ge=1)] = 365
@@ -944,21 +941,6 @@ class ObjectIndex(_Model):
     def indexer_sustained_events_per_second(self) -> int:
         """The event rate ``indexer_concurrency`` invocations carry, each one event at a time."""
         return self.indexer_concurrency * 1000 // self.indexer_milliseconds_per_event
-
-    @field_validator("alarm_email")
-    @classmethod
-    def _valid_email(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.fullmatch(value):
-            raise ValueError(f"not a valid email address: '{value}'")
-        return value
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention_cloudwatch_accepts(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            allowed = ", ".join(str(days) for days in sorted(LOG_RETENTION_DAYS))
-            raise ValueError(f"{value} is not a retention CloudWatch Logs accepts ({allowed})")
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> ObjectIndex:
@@ -1000,24 +982,9 @@ class SecurityMonitoring(_Model):
     Benchmark section 4), which notify a topic in the audit account."""
 
     # Retention of the trail's CloudWatch Logs copy; the log archive keeps the trail for years.
-    trail_log_retention_days: int = 365
+    trail_log_retention_days: LogRetentionDays = 365
     # An address subscribed to the audit account's security alarm topic (optional).
-    alarm_email: str | None = None
-
-    @field_validator("trail_log_retention_days")
-    @classmethod
-    def _retention_cloudwatch_accepts(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            allowed = ", ".join(str(days) for days in sorted(LOG_RETENTION_DAYS))
-            raise ValueError(f"{value} is not a retention CloudWatch Logs accepts ({allowed})")
-        return value
-
-    @field_validator("alarm_email")
-    @classmethod
-    def _valid_email(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.fullmatch(value):
-            raise ValueError(f"not a valid email address: '{value}'")
-        return value
+    alarm_email: OptionalEmail = None
 
 
 class Guardrails(_Model):

@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cdk_constructs.gates import exempt_control
+from cdk_constructs.gates import exempt_control, skip_checkov
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,8 +31,9 @@ class HardenedBucket(Construct):
 
     * all four public access blocks on, object ownership enforced (ACLs disabled);
     * default encryption with ``encryption_key`` (SSE-KMS, S3 Bucket Keys to cut KMS
-      requests); without a key, SSE-S3 - only for buckets that a service can deliver to
-      with SSE-S3 alone (S3 server access logs);
+      requests); without a key, SSE-S3 - only for the server access log destination, which
+      S3 delivers to with SSE-S3 alone (the construct then records, with reasons, the
+      checks such a bucket cannot meet: its own access logs, SSE-KMS, Object Lock);
     * a bucket policy that denies requests without TLS and, with
       ``deny_object_deletion``, denies deleting objects or versions to every principal
       (lifecycle expiration still works: it is not a request subject to bucket policy);
@@ -126,6 +127,11 @@ class HardenedBucket(Construct):
                 ),
             ):
                 exempt_control(self.cfn_bucket, control, reason)
+            skip_checkov(
+                self.cfn_bucket,
+                "CKV_AWS_18",
+                "This is the server access log destination; logging it into itself would loop.",
+            )
         if deny_object_deletion:
             self.bucket.add_to_resource_policy(
                 iam.PolicyStatement(

@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cdk_constructs.gates import acknowledge_nag, skip_checkov
+from cdk_constructs.gates import acknowledge_nag
 from cdk_constructs.hardened_bucket import HardenedBucket, Lifecycle
 from cdk_constructs.hardened_key import HardenedKey
 from org_config.model import AccountRole, OrgConfig
@@ -59,11 +59,6 @@ class LogArchiveBaselineStack(Stack):
             encryption_key=None,
             access_logs_bucket=None,
             lifecycle=lifecycle,
-        )
-        skip_checkov(
-            self.access_logs.cfn_bucket,
-            "CKV_AWS_18",
-            "This is the server access log destination; logging it into itself would loop.",
         )
         acknowledge_nag(
             self.access_logs.bucket,

@@ -29,7 +29,7 @@ from constructs import Construct
 
 from cdk_constructs.api_gateway_logging import api_gateway_account_logging
 from cdk_constructs.deploy_time_lookup import harden_provider
-from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control
 from cdk_constructs.hardened_bucket import HardenedBucket
 from cdk_constructs.hardened_key import HardenedKey
 from org_config.model import BACKUP_START_WINDOW_MINUTES, AccountRole, OrgConfig
@@ -151,11 +151,6 @@ class DrHomeStack(Stack):
         acknowledge_nag(
             access_logs.bucket,
             "AwsSolutions-S1",
-            "This is the server access log destination; logging it into itself would loop.",
-        )
-        skip_checkov(
-            access_logs.cfn_bucket,
-            "CKV_AWS_18",
             "This is the server access log destination; logging it into itself would loop.",
         )
         files_name = dr_files_bucket_name(config, self.region)

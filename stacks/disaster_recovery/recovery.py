@@ -16,7 +16,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_backup as backup
 from constructs import Construct
 
-from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control
 from cdk_constructs.hardened_bucket import HardenedBucket, Lifecycle
 from cdk_constructs.hardened_key import HardenedKey
 from org_config.model import OrgConfig
@@ -85,11 +85,6 @@ class DrRecoveryStack(Stack):
         acknowledge_nag(
             access_logs.bucket,
             "AwsSolutions-S1",
-            "This is the server access log destination; logging it into itself would loop.",
-        )
-        skip_checkov(
-            access_logs.cfn_bucket,
-            "CKV_AWS_18",
             "This is the server access log destination; logging it into itself would loop.",
         )
         self.replica_bucket = HardenedBucket(

@@ -30,7 +30,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control
 from cdk_constructs.hardened_bucket import HardenedBucket, Lifecycle
 from cdk_constructs.hardened_key import HardenedKey
 from org_config.model import OrgConfig
@@ -156,12 +156,6 @@ class ObjectIndexDataStack(Stack):
                 expire_after_days=log_retention.expire_after_days,
                 noncurrent_expire_after_days=log_retention.noncurrent_versions_expire_after_days,
             ),
-        )
-        # (cdk-nag's AwsSolutions-S1 knows a log destination when it sees one; checkov does not.)
-        skip_checkov(
-            self.access_logs.cfn_bucket,
-            "CKV_AWS_18",
-            "This is the server access log destination; logging it into itself would loop.",
         )
         self.objects = HardenedBucket(
             self,

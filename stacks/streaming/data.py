@@ -29,7 +29,7 @@ from constructs import Construct
 
 from analysis.streaming_schema import DATE_PARTITION, EVENT_COLUMNS
 from analysis.streaming_sizing import StreamSizing
-from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control
 from cdk_constructs.hardened_bucket import HardenedBucket, Lifecycle
 from cdk_constructs.hardened_key import HardenedKey
 from org_config.model import OrgConfig
@@ -112,11 +112,6 @@ class StreamingDataStack(Stack):
                 expire_after_days=log_retention.expire_after_days,
                 noncurrent_expire_after_days=log_retention.noncurrent_versions_expire_after_days,
             ),
-        )
-        skip_checkov(
-            self.access_logs.cfn_bucket,
-            "CKV_AWS_18",
-            "This is the server access log destination; logging it into itself would loop.",
         )
         self.data_lake = HardenedBucket(
             self,

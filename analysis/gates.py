@@ -164,8 +164,8 @@ def run_template_gates(stacks: Sequence[StackTemplate]) -> dict[str, list[Findin
 def guardrail_table(config: OrgConfig, stacks: Sequence[StackTemplate]) -> list[Finding]:
     """A request of the guardrail table whose decision, evaluated against the service
     control policies in the synthesized organization template, is not the expected one."""
-    from analysis.guardrail_cases import CASES
-    from analysis.organization_report import build_organization, evaluate_cases, scps_from_template
+    from analysis.organization.guardrail_cases import CASES
+    from analysis.organization.report import build_organization, evaluate_cases, scps_from_template
 
     organization = next((s for s in stacks if s.name == f"organization-{config.regions.home}"), None)
     if organization is None:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from analysis.assembly import StackTemplate, read_assembly
+
 MAX_RESOURCES = 500
 MAX_OUTPUTS = 200
 MAX_PARAMETERS = 200
@@ -53,10 +55,31 @@ def check_template(template: Mapping[str, Any], body_bytes: int) -> list[LimitUs
     ]
 
 
+def summary_table(stacks: list[StackTemplate], account_names: dict[str, str] | None = None) -> str:
+    """A plain-text table: which stack went to which account and region."""
+    names = account_names or {}
+    rows = [("stack", "account", "region", "resources", "template", "largest limit used")]
+    for stack in stacks:
+        usage = max(check_template(stack.template, stack.body_bytes), key=lambda u: u.fraction)
+        account = f"{names[stack.account]} ({stack.account})" if stack.account in names else stack.account
+        if stack.environment_agnostic:
+            account = "every account in its OUs (StackSet)"
+        rows.append(
+            (
+                stack.name,
+                account,
+                "StackSet regions" if stack.environment_agnostic else stack.region,
+                str(stack.resource_count),
+                f"{stack.body_bytes / 1024:.1f} KiB",
+                f"{usage.name} {usage.fraction:.1%}",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the headroom of every template in a cloud assembly; exit 1 if one is over."""
-    from analysis.assembly import read_assembly
-
     outdir = (argv if argv is not None else sys.argv[1:] or ["cdk.out"])[0]
     over = False
     for stack in read_assembly(outdir):

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from org_config.model import PATTERN_RULES, OrgConfig
+from org_config.names import bucket_name_problems
 
 EXAMPLE_CONFIG_NAME = "example_organization.yaml"
 # A real organization's config is a few kilobytes; these bounds leave room for thousands of
@@ -148,9 +149,13 @@ def parse_config(text: str, *, source: str = "<config>") -> OrgConfig:
     try:
         # Validate through JSON so YAML lists become tuples and no value is coerced
         # beyond what JSON allows (a number is never accepted where text is required).
-        return OrgConfig.model_validate_json(json.dumps(data, default=str))
+        config = OrgConfig.model_validate_json(json.dumps(data, default=str))
     except ValidationError as err:
         raise ConfigError(f"{source}: {_one_line(err)}") from None
+    problems = bucket_name_problems(config)
+    if problems:
+        raise ConfigError(f"{source}: {'; '.join(problems)}")
+    return config
 
 
 def example_config_text() -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from org_config.model import S3_RESERVED_PREFIXES, S3_RESERVED_SUFFIXES, AccountRole, OrgConfig
+from org_config.common import S3_RESERVED_PREFIXES, S3_RESERVED_SUFFIXES, AccountRole
+from org_config.model import OrgConfig
 
 LOG_BUCKET_PURPOSES: tuple[str, ...] = ("cloudtrail", "config", "vpc-flow-logs", "s3-access-logs")
 ORGANIZATION_TRAIL_NAME = "organization-trail"
@@ -74,6 +75,19 @@ def bucket_name_problem(name: str) -> str | None:
         if name.endswith(reserved):
             return f"ends with '{reserved}', which S3 reserves"
     return None
+
+
+def bucket_name_problems(config: OrgConfig) -> list[str]:
+    """One "<field>: <rule>" line per derived bucket name that S3 would refuse.
+
+    Checked by the loader right after the model validates, because the names build on
+    the validated model (the model itself never imports this module).
+    """
+    return [
+        f"organization.name_prefix: the {purpose} bucket would be named '{name}', which {problem}"
+        for purpose, name in bucket_names(config).items()
+        if (problem := bucket_name_problem(name))
+    ]
 
 
 # Network (pattern 2). Every VPC, subnet, route table, Transit Gateway, route table and

@@ -1,0 +1,1 @@
+"""Tests laid out like the code: one folder per pattern, ``config`` and ``gates`` for what every pattern shares."""

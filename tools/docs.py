@@ -12,20 +12,20 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from analysis import disaster_recovery_report
 from analysis.assembly import StackTemplate, read_assembly
-from analysis.disaster_recovery import TierReport
-from analysis.disaster_recovery_report import (
+from analysis.disaster_recovery import report as disaster_recovery_report
+from analysis.disaster_recovery.report import (
     render_assumptions,
     render_overview,
     render_rpo,
     render_rto,
     render_runbooks,
 )
-from analysis.guardrail_cases import CASES
-from analysis.network_cost import cost_at_rest, egress_model, load_prices, render_break_even, render_cost_table
-from analysis.network_report import network_from_assembly, reachability_matrix, render_matrix
-from analysis.organization_report import (
+from analysis.disaster_recovery.tiers import TierReport
+from analysis.network.cost import cost_at_rest, egress_model, load_prices, render_break_even, render_cost_table
+from analysis.network.report import network_from_assembly, reachability_matrix, render_matrix
+from analysis.organization.guardrail_cases import CASES
+from analysis.organization.report import (
     build_organization,
     evaluate_cases,
     render_case_table,
@@ -33,7 +33,7 @@ from analysis.organization_report import (
     render_scp_matrix,
     scps_from_template,
 )
-from analysis.streaming_report import deployed_shards, render_alarms, render_cost, render_sizing
+from analysis.streaming.report import deployed_shards, render_alarms, render_cost, render_sizing
 from org_config import OrgConfig, load_config
 from stacks.organization.service_control_policies import library
 

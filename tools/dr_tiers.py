@@ -13,7 +13,7 @@ import aws_cdk as cdk
 import yaml
 
 from analysis.assembly import read_assembly
-from analysis.disaster_recovery import TierReport, analyse
+from analysis.disaster_recovery.tiers import TierReport, analyse
 from cdk_constructs.gates import attach_gates
 from org_config import OrgConfig, load_config, parse_config
 from org_config.loader import example_config_text

@@ -19,8 +19,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analysis.assembly import read_assembly, summary_table
+from analysis.assembly import read_assembly
 from analysis.gates import limits
+from analysis.limits import summary_table
 from org_config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """Pattern 3: one sample workload at one of four disaster-recovery tiers.
 
 :func:`standby_plan` is the one place that turns the tier name into what the DR region
-holds; the stacks build from the plan, and the analysis (``analysis/disaster_recovery.py``)
+holds; the stacks build from the plan, and the analysis (``analysis/disaster_recovery/tiers.py``)
 reads the result back from the templates, never from the tier name.
 """
 

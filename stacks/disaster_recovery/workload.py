@@ -31,6 +31,7 @@ from constructs import Construct
 from cdk_constructs.deploy_time_lookup import DeployTimeCall, allow
 from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_function import HardenedFunction
+from cdk_constructs.lambda_runtime import RUNTIME
 from stacks.disaster_recovery import (
     DATABASE_NAME,
     DATABASE_PORT,
@@ -42,7 +43,6 @@ from stacks.disaster_recovery import (
 )
 
 HANDLER_CODE = str(Path(__file__).resolve().parents[2] / "lambdas" / "disaster_recovery")
-RUNTIME = lambda_.Runtime.PYTHON_3_14  # the latest Python runtime; cdk-nag's AwsSolutions-L1 asks for it
 
 
 def _cfn(construct: Construct) -> CfnResource:

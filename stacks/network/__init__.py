@@ -1,0 +1,1 @@
+"""Pattern 2: hub-and-spoke Transit Gateway networking, owned by the network account."""

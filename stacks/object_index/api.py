@@ -33,6 +33,7 @@ from constructs import Construct
 from cdk_constructs.api_gateway_logging import api_gateway_account_logging
 from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_function import HardenedFunction
+from cdk_constructs.lambda_runtime import ARCHITECTURE, RUNTIME, powertools_layer_arn
 from org_config.model import OrgConfig
 from stacks.object_index import (
     DRAIN_TIME_FRACTION,
@@ -50,20 +51,8 @@ from stacks.object_index import (
 from stacks.object_index.data import ObjectIndexDataStack
 
 HANDLER_CODE = str(Path(__file__).resolve().parents[2] / "lambdas" / "object_index")
-RUNTIME = lambda_.Runtime.PYTHON_3_14  # the latest Python runtime; cdk-nag's AwsSolutions-L1 asks for it
-ARCHITECTURE = lambda_.Architecture.X86_64
-# 27: the version the Powertools for AWS Lambda (Python) docs list for python314-x86_64 in every commercial region
-POWERTOOLS_LAYER_VERSION = 27
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"  # the Powertools for AWS Lambda publishing account
 QUERY_TIMEOUT_SECONDS = 10  # well inside API Gateway's 29-second integration timeout
 STAGE_NAME = "v1"
-
-
-def powertools_layer_arn(partition: str, region: str) -> str:
-    """The public Powertools for AWS Lambda (Python) v3 layer for this runtime and architecture."""
-    runtime = RUNTIME.name.replace(".", "")  # python3.14 -> python314
-    name = f"AWSLambdaPowertoolsPythonV3-{runtime}-{ARCHITECTURE.name}"
-    return f"arn:{partition}:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{name}:{POWERTOOLS_LAYER_VERSION}"
 
 
 class ObjectIndexApiStack(Stack):

@@ -27,12 +27,12 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from analysis.streaming_schema import DATE_PARTITION, EVENT_COLUMNS
-from analysis.streaming_sizing import StreamSizing
 from cdk_constructs.gates import acknowledge_nag, exempt_control
 from cdk_constructs.hardened_bucket import HardenedBucket, Lifecycle
 from cdk_constructs.hardened_key import HardenedKey
 from org_config.model import OrgConfig
+from org_config.streaming_schema import DATE_PARTITION, EVENT_COLUMNS
+from org_config.streaming_sizing import StreamSizing
 from stacks.streaming import (
     EVENTS_PREFIX,
     EVENTS_TABLE_KEY,

@@ -6,7 +6,7 @@
     stream ─► Firehose ─► JSON to Parquet (Glue table) ─► data lake events/event_date=…/event_type=…/
                                                         └─► errors/… (conversion or partitioning failed)
     stream ─► enhanced fan-out consumer ─► Flink application (per-type window counts) ─► data lake window-counts/
-    alarms (thresholds from the settings: analysis/streaming_alarms.py) ─► alarm topic (data stack)
+    alarms (thresholds from the settings: analysis/streaming/alarms.py) ─► alarm topic (data stack)
 
 Everything here can be deleted and recreated without losing a record: the stream keeps
 records for its retention, and the data stack holds every store.
@@ -32,14 +32,14 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from analysis.streaming_alarms import alarm_specs
-from analysis.streaming_schema import DATE_PARTITION, REQUIRED_FIELDS, TIME_FIELD
-from analysis.streaming_sizing import StreamSizing
+from analysis.streaming.alarms import alarm_specs
 from cdk_constructs.api_gateway_logging import api_gateway_account_logging
 from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
 from cdk_constructs.hardened_function import HardenedFunction
+from cdk_constructs.lambda_runtime import ARCHITECTURE, RUNTIME, powertools_layer_arn
 from org_config.model import OrgConfig
-from stacks.object_index.api import ARCHITECTURE, RUNTIME, powertools_layer_arn
+from org_config.streaming_schema import DATE_PARTITION, REQUIRED_FIELDS, TIME_FIELD
+from org_config.streaming_sizing import StreamSizing
 from stacks.streaming import (
     ERRORS_PREFIX,
     EVENT_TTL_DAYS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.streaming_sizing import (
+from org_config.streaming_sizing import (
     CURRENT_PRICES,
     NOTES_DYNAMODB_HOURS,
     NOTES_KINESIS_HOURS,

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from analysis.streaming_alarms import alarm_specs
-from analysis.streaming_schema import DATE_PARTITION, EVENT_COLUMNS, REQUIRED_FIELDS
+from analysis.streaming.alarms import alarm_specs
 from org_config import OrgConfig, load_config, parse_config
 from org_config.loader import example_config_text
+from org_config.streaming_schema import DATE_PARTITION, EVENT_COLUMNS, REQUIRED_FIELDS
 from stacks.streaming.placement import build_streaming
 from tests.streaming.consumer_support import consumer
 from tests.support.synthesis import Synthesis, new_app, synthesize, temporary_outdir

@@ -7,7 +7,6 @@ section shares; one module per section (``organization``, ``network``,
 deterministic physical names other accounts rely on.
 """
 
-
 from org_config.loader import ConfigError, load_config, parse_config
 from org_config.model import AccountRole, OrgConfig
 

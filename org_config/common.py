@@ -1,4 +1,6 @@
-"""Types and rules every section of the config shares: known regions, name patterns, account roles, the base model.
+"""Types and rules every section of the config shares: known regions, name patterns and
+their rules in words, CloudWatch retentions, account roles, the regions, the base model
+and :func:`raise_problems`.
 
 The bottom of the config layer: it imports nothing of the project.
 """
@@ -170,11 +172,13 @@ class Regions(_Model):
 
     @model_validator(mode="after")
     def _home_and_dr(self) -> Regions:
+        problems = []
         if self.dr == self.home:
-            raise ValueError(f"regions.dr: must differ from regions.home (both are '{self.home}')")
+            problems.append(f"regions.dr: must differ from regions.home (both are '{self.home}')")
         for field, region in (("home", self.home), ("dr", self.dr)):
             if region not in self.allowed:
-                raise ValueError(f"regions.{field}: '{region}' is not in regions.allowed")
+                problems.append(f"regions.{field}: '{region}' is not in regions.allowed")
+        raise_problems(problems)
         return self
 
 

@@ -1,5 +1,9 @@
-"""The organization section: accounts, OUs, SCP limits, guardrails, tag, backup and Identity
-Center settings, the log archive and security monitoring.
+"""Pattern 1's sections: the organization (OUs, SCP limits), its accounts, the guardrails,
+tag, backup and Identity Center settings, the log archive and security monitoring.
+
+Each model checks its own fields; rules that reach into another section (an OU an account
+or a guardrail names, an account an assignment names) are the root model's
+(:mod:`org_config.model`). Imports only :mod:`org_config.common`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from org_config.common import (
     LogRetentionDays,
     OptionalEmail,
     _Model,
+    raise_problems,
 )
 
 
@@ -121,17 +126,19 @@ class LogArchive(_Model):
 
     @model_validator(mode="after")
     def _ordered(self) -> LogArchive:
+        problems = []
         if self.transition_to_glacier_days <= self.transition_to_infrequent_access_days:
-            raise ValueError(
+            problems.append(
                 "log_archive.transition_to_glacier_days: must be later than transition_to_infrequent_access_days"
             )
         if self.expire_after_days < self.object_lock_days:
-            raise ValueError(
+            problems.append(
                 "log_archive.expire_after_days: must not be shorter than object_lock_days "
                 "(locked versions cannot expire)"
             )
         if self.expire_after_days <= self.transition_to_glacier_days:
-            raise ValueError("log_archive.expire_after_days: must be later than transition_to_glacier_days")
+            problems.append("log_archive.expire_after_days: must be later than transition_to_glacier_days")
+        raise_problems(problems)
         return self
 
 
@@ -255,22 +262,25 @@ class IdentityCenter(_Model):
 
     @model_validator(mode="after")
     def _each_grant_once(self) -> IdentityCenter:
+        problems = []
         seen: dict[tuple[str, str, str], str] = {}
         for index, assignment in enumerate(self.assignments):
             for position, account in enumerate(assignment.accounts):
                 grant = (assignment.group_id, assignment.permission_set, account)
                 field = f"identity_center.assignments[{index}].accounts[{position}]"
                 if grant in seen:
-                    raise ValueError(
+                    problems.append(
                         f"{field}: group '{assignment.group_name}' already gets '{assignment.permission_set}' "
                         f"in '{account}' at {seen[grant]}"
                     )
-                seen[grant] = field
+                else:
+                    seen[grant] = field
         resources = PERMISSION_SET_COUNT + len(seen)
         if resources > RESOURCE_BUDGET:
-            raise ValueError(
+            problems.append(
                 f"identity_center.assignments: {len(seen)} group-account grants make the Identity Center stack "
                 f"{resources} resources, over the budget of {RESOURCE_BUDGET} per stack (half the CloudFormation "
                 "quota); assign groups to fewer accounts or split the assignments across stacks"
             )
+        raise_problems(problems)
         return self

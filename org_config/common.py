@@ -11,7 +11,7 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Commercial AWS regions a config may name. A region outside this list is a typo or a
 # partition (China, GovCloud) whose ARNs and service principals the stacks do not model.
@@ -148,10 +148,14 @@ class _Model(BaseModel):
 
 
 class Regions(_Model):
-    home: str
-    dr: str
-    # Regions the guardrails allow; the home and DR regions must be among them.
-    allowed: tuple[str, ...]
+    """The home region (every pattern's primary), the DR region, and the regions the guardrails allow."""
+
+    home: Annotated[str, Field(description="A commercial AWS region: the hub, the workloads, the home of every stack")]
+    dr: Annotated[str, Field(description="A commercial AWS region other than home: the DR workload and its network")]
+    allowed: Annotated[
+        tuple[str, ...],
+        Field(description="Regions the guardrails allow, each once; the home and DR regions must be among them"),
+    ]
 
     @field_validator("home", "dr")
     @classmethod

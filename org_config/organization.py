@@ -36,11 +36,16 @@ from org_config.common import (
 
 
 class Account(_Model):
-    name: Annotated[str, Field(pattern=_NAME)]
-    id: str
-    email: str
-    role: AccountRole
-    ou: str  # the OU the account sits in; "Root" only for the management account
+    """An existing member account (or the management account), placed by its role."""
+
+    name: Annotated[str, Field(pattern=_NAME, description="How the rest of the config names the account")]
+    id: Annotated[str, Field(description="The 12-digit account id, quoted so YAML keeps its leading zeros")]
+    email: Annotated[str, Field(description="The account's root email address; unique across the accounts")]
+    role: Annotated[
+        AccountRole,
+        Field(description="What the account is for; the stacks are placed by role (one account per role but sandbox)"),
+    ]
+    ou: Annotated[str, Field(description='The OU the account sits in; "Root" only for the management account')]
 
     @field_validator("role", mode="before")
     @classmethod
@@ -73,6 +78,8 @@ class Account(_Model):
 
 
 class OrganizationalUnit(_Model):
+    """An OU the organization stack creates, under the root or another OU."""
+
     name: Annotated[str, Field(pattern=_OU_NAME)]
     parent: str = ROOT_OU
 
@@ -89,6 +96,8 @@ class ScpLimits(_Model):
 
 
 class Organization(_Model):
+    """The existing organization the stacks deploy into, and its OUs."""
+
     id: Annotated[str, Field(pattern=_ORGANIZATION_ID)]
     root_id: Annotated[str, Field(pattern=_ROOT_ID)]
     # Prefix of every deterministic physical name (buckets, aliases, roles), so names
@@ -205,6 +214,8 @@ def _not_reserved(value: str) -> str:
 
 
 class TagPolicy(_Model):
+    """The tag policy: the values the cost-center and environment tags may take."""
+
     cost_centers: Annotated[tuple[_TagValue, ...], Field(min_length=1)]
     environments: Annotated[tuple[_TagValue, ...], Field(min_length=1)]
 
@@ -223,6 +234,8 @@ _RATE = re.compile(r"^rate\([1-9]\d* (minute|minutes|hour|hours|day|days)\)$")
 
 
 class BackupPolicy(_Model):
+    """The organization's backup policy: resources carrying the tag are backed up on the schedule."""
+
     schedule: str = "cron(0 3 ? * * *)"  # daily, 03:00 UTC
     retention_days: Annotated[int, Field(ge=1, le=36_500)] = 35
     tag_key: _TagKey = "backup"
@@ -245,6 +258,8 @@ class BackupPolicy(_Model):
 
 
 class Assignment(_Model):
+    """A group of the identity store gets a permission set in the named accounts."""
+
     group_name: str  # for people reading the config and the docs
     group_id: Annotated[str, Field(pattern=_GROUP_ID)]
     permission_set: Literal["administrator", "read-only", "network-administrator"]
@@ -256,6 +271,8 @@ PERMISSION_SET_COUNT = 3
 
 
 class IdentityCenter(_Model):
+    """IAM Identity Center: the existing instance, the session length and the group assignments."""
+
     instance_arn: Annotated[str, Field(pattern=_INSTANCE_ARN)]
     session_duration_hours: Annotated[int, Field(ge=1, le=12)] = 4
     assignments: tuple[Assignment, ...] = ()

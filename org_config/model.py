@@ -6,19 +6,19 @@ Each section validates its own fields in its own module (``organization``, ``net
 more than one section: references between them (an account a pattern names exists and is
 a workload account, a VPC the DR workload runs in exists and is shared with it), the
 network's hub placement, and the Lambda concurrency the patterns reserve in one account
-and region. Every rule adds ``"<field path>: <rule>"`` to a list and the validator raises
-them together (:func:`org_config.common.raise_problems`), so a user sees every cross-field
-mistake of a file in one run.
+and region (summed by :mod:`org_config.quotas`). Every rule adds ``"<field path>: <rule>"``
+to a list and the validator raises them together
+(:func:`org_config.common.raise_problems`), so a user sees every cross-field mistake of a
+file in one run.
 
 The four pattern sections after the organization are optional: a section that is absent
-means its pattern is not built. Imports only the section modules and ``common``.
+means its pattern is not built. Imports only the section modules, ``quotas`` and ``common``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
 from pydantic import Field, model_validator
 
@@ -73,6 +73,15 @@ from org_config.organization import (
     SecurityMonitoring,
     TagPolicy,
 )
+from org_config.quotas import (
+    LAMBDA_UNRESERVED_MINIMUM,
+    AccountQuotas,
+    ConcurrencyReservation,
+    concurrency_problems,
+    disaster_recovery_reservations,
+    object_index_reservation,
+    streaming_reservation,
+)
 from org_config.streaming import Streaming
 
 # Re-exported: every section model is importable from here, the root that composes them.
@@ -84,6 +93,7 @@ __all__ = [
     "HUB_SEGMENTS",
     "INTERNET",
     "KNOWN_REGIONS",
+    "LAMBDA_UNRESERVED_MINIMUM",
     "LOG_RETENTION_DAYS",
     "ON_PREMISES",
     "PATTERN_RULES",
@@ -127,43 +137,6 @@ __all__ = [
     "Vpc",
     "Vpn",
 ]
-
-
-# AWS keeps this many concurrent executions of every account and region unreserved, for
-# the functions without reserved concurrency: "You can reserve up to the Unreserved
-# account concurrency value that is shown, minus 100" ("Configuring reserved concurrency
-# for a function", AWS Lambda Developer Guide).
-LAMBDA_UNRESERVED_MINIMUM = 100
-# The consumer's reserved concurrency counts at least this many shards for an on-demand
-# stream (the shards Kinesis starts one with; the streaming stacks use the same figure).
-_ON_DEMAND_INITIAL_SHARDS = 4
-
-
-class AccountQuotas(_Model):
-    """Account quotas the config is checked against, at AWS's defaults. Raise one here only
-    after AWS has raised it for every account and region the patterns deploy to."""
-
-    lambda_concurrent_executions: Annotated[
-        int,
-        Field(
-            ge=LAMBDA_UNRESERVED_MINIMUM,
-            description=(
-                'Lambda concurrent executions per account and region (AWS\'s default: 1,000, "Lambda quotas", '
-                "AWS Lambda Developer Guide); the reserved concurrency of every pattern in one account and "
-                f"region must leave {LAMBDA_UNRESERVED_MINIMUM} of it unreserved"
-            ),
-        ),
-    ] = 1000
-
-
-@dataclass(frozen=True)
-class ConcurrencyReservation:
-    """Concurrent executions one pattern's functions reserve in one account and region."""
-
-    account: str
-    region: str
-    what: str  # the functions, as a reader names them: "object index (indexer 8, query 20, reconcile 2)"
-    executions: int
 
 
 class OrgConfig(_Model):
@@ -423,27 +396,21 @@ class OrgConfig(_Model):
         return []
 
     def _concurrency_problems(self) -> list[str]:
-        """Every pattern's reserved concurrency in one account and region, summed, leaves
-        AWS's unreserved minimum of the account's quota."""
-        quota = self.account_quotas.lambda_concurrent_executions
-        available = quota - LAMBDA_UNRESERVED_MINIMUM
-        by_place: dict[tuple[str, str], list[ConcurrencyReservation]] = {}
         names = {a.name for a in self.accounts}
-        for reservation in reserved_concurrency(self):
-            if reservation.account in names and reservation.executions > 0:
-                by_place.setdefault((reservation.account, reservation.region), []).append(reservation)
-        problems = []
-        for (account, region), reservations in by_place.items():
-            total = sum(r.executions for r in reservations)
-            if total > available:
-                parts = ", ".join(f"{r.what}: {r.executions}" for r in reservations)
-                problems.append(
-                    f"account_quotas.lambda_concurrent_executions: account '{account}' in {region} would reserve "
-                    f"{total} concurrent executions ({parts}), more than its quota of {quota} less the "
-                    f"{LAMBDA_UNRESERVED_MINIMUM} Lambda keeps unreserved; lower them, or raise the quota with AWS "
-                    "and here"
-                )
-        return problems
+        reservations = [r for r in self.reserved_concurrency() if r.account in names]
+        return concurrency_problems(reservations, self.account_quotas)
+
+    def reserved_concurrency(self) -> list[ConcurrencyReservation]:
+        """What each built pattern's functions reserve, by account and region."""
+        home, dr_region = self.regions.home, self.regions.dr
+        reservations = []
+        if self.object_index_section is not None:
+            reservations.append(object_index_reservation(self.object_index_section, home))
+        if self.streaming_section is not None:
+            reservations.append(streaming_reservation(self.streaming_section, home))
+        if self.disaster_recovery_section is not None and self.has_vpcs:
+            reservations += disaster_recovery_reservations(self.disaster_recovery_section, home, dr_region)
+        return reservations
 
     # Lookups the stacks use, so no stack searches the account list itself.
 
@@ -470,34 +437,3 @@ def _present(section: _Section | None, key: str) -> _Section:
     if section is None:
         raise LookupError(f"the config has no {key} section, so its pattern is not built")
     return section
-
-
-def reserved_concurrency(config: OrgConfig) -> list[ConcurrencyReservation]:
-    """What each built pattern's functions reserve, by account and region, computed from
-    the sections' fields the way the stacks set ``ReservedConcurrentExecutions``."""
-    home, dr_region = config.regions.home, config.regions.dr
-    reservations: list[ConcurrencyReservation] = []
-    index = config.object_index_section
-    if index is not None:
-        executions = index.indexer_concurrency + index.query_reserved_concurrency + index.reconcile_reserved_concurrency
-        what = (
-            f"object index (indexer {index.indexer_concurrency}, query {index.query_reserved_concurrency}, "
-            f"reconcile {index.reconcile_reserved_concurrency})"
-        )
-        reservations.append(ConcurrencyReservation(index.account, home, what, executions))
-    streaming = config.streaming_section
-    if streaming is not None:
-        shards = streaming.sizing().shards
-        if streaming.capacity_mode == "on-demand":
-            shards = max(shards, _ON_DEMAND_INITIAL_SHARDS)
-        executions = shards * streaming.parallelization_factor
-        what = f"streaming consumer ({shards} shards x parallelization {streaming.parallelization_factor})"
-        reservations.append(ConcurrencyReservation(streaming.account, home, what, executions))
-    dr = config.disaster_recovery_section
-    if dr is not None and config.has_vpcs:
-        reservations.append(ConcurrencyReservation(dr.account, home, "DR home function", dr.reserved_concurrency))
-        # The standby function: switched off (0) at pilot light, sized like home at warm
-        # standby and multi-site, absent at backup-restore.
-        standby = dr.reserved_concurrency if dr.tier in ("warm-standby", "multi-site") else 0
-        reservations.append(ConcurrencyReservation(dr.account, dr_region, "DR standby function", standby))
-    return reservations

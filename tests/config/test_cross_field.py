@@ -12,8 +12,8 @@ import yaml
 
 from org_config import ConfigError, parse_config
 from org_config.loader import example_config_text
-from org_config.model import LAMBDA_UNRESERVED_MINIMUM, reserved_concurrency
 from org_config.names import bucket_names
+from org_config.quotas import LAMBDA_UNRESERVED_MINIMUM
 from tools import synth
 
 PATTERN_SECTIONS = ("network", "disaster_recovery", "object_index", "streaming")
@@ -80,7 +80,7 @@ def test_an_ou_cycle_is_reported_once_per_ou_beside_the_other_problems() -> None
 
 def test_the_examples_reservations_are_read_from_each_section() -> None:
     config = parse_config(example_config_text())
-    places = {(r.account, r.region, r.what): r.executions for r in reserved_concurrency(config)}
+    places = {(r.account, r.region, r.what): r.executions for r in config.reserved_concurrency()}
     assert places == {
         ("workload-prod", "eu-west-1", "object index (indexer 8, query 20, reconcile 2)"): 30,
         ("workload-prod", "eu-west-1", "streaming consumer (4 shards x parallelization 2)"): 8,
@@ -161,7 +161,7 @@ def test_only_the_organization_pattern_is_a_valid_config() -> None:
         del data[section]
     config = parse_config(yaml.safe_dump(data, sort_keys=False))
     assert not config.has_vpcs
-    assert reserved_concurrency(config) == []
+    assert config.reserved_concurrency() == []
     assert "object index data" not in bucket_names(config)
     for section in PATTERN_SECTIONS:
         assert getattr(config, f"{section}_section") is None

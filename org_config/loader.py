@@ -9,7 +9,7 @@ misspelt key is usually the cause of the "field required" that follows it).
 The file is treated as untrusted input: it must be UTF-8, at most ``MAX_CONFIG_BYTES``
 long, and its YAML may not expand (through anchors and aliases) to more than
 ``MAX_YAML_NODES`` values, so a small "billion laughs" document is refused before it can
-exhaust memory.
+exhaust memory. Imports the root model and the derived names only.
 """
 
 from __future__ import annotations

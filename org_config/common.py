@@ -1,4 +1,6 @@
-"""Types and rules every section of the config shares: known regions, name patterns, account roles, the base model.
+"""Types and rules every section of the config shares: known regions, name patterns and
+their rules in words, CloudWatch retentions, account roles, the regions, the base model
+and :func:`raise_problems`.
 
 The bottom of the config layer: it imports nothing of the project.
 """
@@ -9,7 +11,7 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Commercial AWS regions a config may name. A region outside this list is a typo or a
 # partition (China, GovCloud) whose ARNs and service principals the stacks do not model.
@@ -146,10 +148,14 @@ class _Model(BaseModel):
 
 
 class Regions(_Model):
-    home: str
-    dr: str
-    # Regions the guardrails allow; the home and DR regions must be among them.
-    allowed: tuple[str, ...]
+    """The home region (every pattern's primary), the DR region, and the regions the guardrails allow."""
+
+    home: Annotated[str, Field(description="A commercial AWS region: the hub, the workloads, the home of every stack")]
+    dr: Annotated[str, Field(description="A commercial AWS region other than home: the DR workload and its network")]
+    allowed: Annotated[
+        tuple[str, ...],
+        Field(description="Regions the guardrails allow, each once; the home and DR regions must be among them"),
+    ]
 
     @field_validator("home", "dr")
     @classmethod
@@ -170,11 +176,13 @@ class Regions(_Model):
 
     @model_validator(mode="after")
     def _home_and_dr(self) -> Regions:
+        problems = []
         if self.dr == self.home:
-            raise ValueError(f"regions.dr: must differ from regions.home (both are '{self.home}')")
+            problems.append(f"regions.dr: must differ from regions.home (both are '{self.home}')")
         for field, region in (("home", self.home), ("dr", self.dr)):
             if region not in self.allowed:
-                raise ValueError(f"regions.{field}: '{region}' is not in regions.allowed")
+                problems.append(f"regions.{field}: '{region}' is not in regions.allowed")
+        raise_problems(problems)
         return self
 
 

@@ -9,7 +9,7 @@ misspelt key is usually the cause of the "field required" that follows it).
 The file is treated as untrusted input: it must be UTF-8, at most ``MAX_CONFIG_BYTES``
 long, and its YAML may not expand (through anchors and aliases) to more than
 ``MAX_YAML_NODES`` values, so a small "billion laughs" document is refused before it can
-exhaust memory.
+exhaust memory. Imports the root model and the derived names only.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from org_config.model import PATTERN_RULES, OrgConfig
@@ -96,12 +97,17 @@ def _field_path(loc: Sequence[int | str]) -> str:
     return path
 
 
+def _keys(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """The model's fields by the key a config file writes (the alias, where it has one)."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
+
+
 def _known_fields(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
-    """Field names of the model that holds the unknown key at ``loc`` (for a suggestion)."""
+    """Keys of the model that holds the unknown key at ``loc`` (for a suggestion)."""
     current: Any = model
     for part in loc[:-1]:
         if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
-            field = current.model_fields.get(part)
+            field = _keys(current).get(part)
             if field is None:
                 continue  # a key of a dict of models (a VPC name), not a field
             current = field.annotation
@@ -110,7 +116,7 @@ def _known_fields(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]
             if isinstance(argument, type) and issubclass(argument, BaseModel):
                 current = argument
     if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
+        return list(_keys(current))
     return []
 
 

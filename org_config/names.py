@@ -1,4 +1,4 @@
-"""Deterministic physical names derived from the config.
+"""Deterministic physical names derived from the config (imports only the config model).
 
 Resources that another account must find (the central log buckets, the log key alias,
 the organization trail) get names computed here, so cross-account values come from the
@@ -55,7 +55,8 @@ def object_index_bucket_name(config: OrgConfig) -> str:
 def bucket_names(config: OrgConfig) -> dict[str, str]:
     """Every bucket name derived from the config, by what the bucket is for."""
     names = {f"{purpose} log": log_bucket_name(config, purpose) for purpose in LOG_BUCKET_PURPOSES}
-    names["object index data"] = object_index_bucket_name(config)
+    if config.object_index_section is not None:
+        names["object index data"] = object_index_bucket_name(config)
     return names
 
 

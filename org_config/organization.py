@@ -1,5 +1,9 @@
-"""The organization section: accounts, OUs, SCP limits, guardrails, tag, backup and Identity
-Center settings, the log archive and security monitoring.
+"""Pattern 1's sections: the organization (OUs, SCP limits), its accounts, the guardrails,
+tag, backup and Identity Center settings, the log archive and security monitoring.
+
+Each model checks its own fields; rules that reach into another section (an OU an account
+or a guardrail names, an account an assignment names) are the root model's
+(:mod:`org_config.model`). Imports only :mod:`org_config.common`.
 """
 
 from __future__ import annotations
@@ -27,15 +31,21 @@ from org_config.common import (
     LogRetentionDays,
     OptionalEmail,
     _Model,
+    raise_problems,
 )
 
 
 class Account(_Model):
-    name: Annotated[str, Field(pattern=_NAME)]
-    id: str
-    email: str
-    role: AccountRole
-    ou: str  # the OU the account sits in; "Root" only for the management account
+    """An existing member account (or the management account), placed by its role."""
+
+    name: Annotated[str, Field(pattern=_NAME, description="How the rest of the config names the account")]
+    id: Annotated[str, Field(description="The 12-digit account id, quoted so YAML keeps its leading zeros")]
+    email: Annotated[str, Field(description="The account's root email address; unique across the accounts")]
+    role: Annotated[
+        AccountRole,
+        Field(description="What the account is for; the stacks are placed by role (one account per role but sandbox)"),
+    ]
+    ou: Annotated[str, Field(description='The OU the account sits in; "Root" only for the management account')]
 
     @field_validator("role", mode="before")
     @classmethod
@@ -68,6 +78,8 @@ class Account(_Model):
 
 
 class OrganizationalUnit(_Model):
+    """An OU the organization stack creates, under the root or another OU."""
+
     name: Annotated[str, Field(pattern=_OU_NAME)]
     parent: str = ROOT_OU
 
@@ -84,6 +96,8 @@ class ScpLimits(_Model):
 
 
 class Organization(_Model):
+    """The existing organization the stacks deploy into, and its OUs."""
+
     id: Annotated[str, Field(pattern=_ORGANIZATION_ID)]
     root_id: Annotated[str, Field(pattern=_ROOT_ID)]
     # Prefix of every deterministic physical name (buckets, aliases, roles), so names
@@ -121,17 +135,19 @@ class LogArchive(_Model):
 
     @model_validator(mode="after")
     def _ordered(self) -> LogArchive:
+        problems = []
         if self.transition_to_glacier_days <= self.transition_to_infrequent_access_days:
-            raise ValueError(
+            problems.append(
                 "log_archive.transition_to_glacier_days: must be later than transition_to_infrequent_access_days"
             )
         if self.expire_after_days < self.object_lock_days:
-            raise ValueError(
+            problems.append(
                 "log_archive.expire_after_days: must not be shorter than object_lock_days "
                 "(locked versions cannot expire)"
             )
         if self.expire_after_days <= self.transition_to_glacier_days:
-            raise ValueError("log_archive.expire_after_days: must be later than transition_to_glacier_days")
+            problems.append("log_archive.expire_after_days: must be later than transition_to_glacier_days")
+        raise_problems(problems)
         return self
 
 
@@ -198,6 +214,8 @@ def _not_reserved(value: str) -> str:
 
 
 class TagPolicy(_Model):
+    """The tag policy: the values the cost-center and environment tags may take."""
+
     cost_centers: Annotated[tuple[_TagValue, ...], Field(min_length=1)]
     environments: Annotated[tuple[_TagValue, ...], Field(min_length=1)]
 
@@ -216,6 +234,8 @@ _RATE = re.compile(r"^rate\([1-9]\d* (minute|minutes|hour|hours|day|days)\)$")
 
 
 class BackupPolicy(_Model):
+    """The organization's backup policy: resources carrying the tag are backed up on the schedule."""
+
     schedule: str = "cron(0 3 ? * * *)"  # daily, 03:00 UTC
     retention_days: Annotated[int, Field(ge=1, le=36_500)] = 35
     tag_key: _TagKey = "backup"
@@ -238,6 +258,8 @@ class BackupPolicy(_Model):
 
 
 class Assignment(_Model):
+    """A group of the identity store gets a permission set in the named accounts."""
+
     group_name: str  # for people reading the config and the docs
     group_id: Annotated[str, Field(pattern=_GROUP_ID)]
     permission_set: Literal["administrator", "read-only", "network-administrator"]
@@ -249,28 +271,33 @@ PERMISSION_SET_COUNT = 3
 
 
 class IdentityCenter(_Model):
+    """IAM Identity Center: the existing instance, the session length and the group assignments."""
+
     instance_arn: Annotated[str, Field(pattern=_INSTANCE_ARN)]
     session_duration_hours: Annotated[int, Field(ge=1, le=12)] = 4
     assignments: tuple[Assignment, ...] = ()
 
     @model_validator(mode="after")
     def _each_grant_once(self) -> IdentityCenter:
+        problems = []
         seen: dict[tuple[str, str, str], str] = {}
         for index, assignment in enumerate(self.assignments):
             for position, account in enumerate(assignment.accounts):
                 grant = (assignment.group_id, assignment.permission_set, account)
                 field = f"identity_center.assignments[{index}].accounts[{position}]"
                 if grant in seen:
-                    raise ValueError(
+                    problems.append(
                         f"{field}: group '{assignment.group_name}' already gets '{assignment.permission_set}' "
                         f"in '{account}' at {seen[grant]}"
                     )
-                seen[grant] = field
+                else:
+                    seen[grant] = field
         resources = PERMISSION_SET_COUNT + len(seen)
         if resources > RESOURCE_BUDGET:
-            raise ValueError(
+            problems.append(
                 f"identity_center.assignments: {len(seen)} group-account grants make the Identity Center stack "
                 f"{resources} resources, over the budget of {RESOURCE_BUDGET} per stack (half the CloudFormation "
                 "quota); assign groups to fewer accounts or split the assignments across stacks"
             )
+        raise_problems(problems)
         return self

@@ -7,7 +7,8 @@ acknowledgement reasons, CloudFormation limits and the resource budget, retentio
 stateful resources, offline synthesis, determinism (a second synth must give identical
 templates) and the guardrail request table evaluated against your service control
 policies. Prints one table (gate, templates, findings) and every finding; exits 1 on any
-finding, 2 on an invalid config.
+finding, 2 on an invalid config, and 3, with one line saying why, when it cannot go on (no
+CDK CLI, an unreadable assembly, a gate that crashed): never a traceback.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import shutil
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from analysis.assembly import read_assembly
@@ -59,7 +61,7 @@ def run_gates(config_path: Path | None, workdir: Path, *, twice: bool = True) ->
         templates[name] = len(stacks)
         findings += gate_findings
     templates["guardrails"] = 1
-    findings += guardrail_table(config, stacks)
+    findings += _guarded("guardrails", lambda: guardrail_table(config, stacks))
     if second is not None:
         templates["determinism"] = len(stacks)
         if second.wait() != 0:
@@ -67,6 +69,20 @@ def run_gates(config_path: Path | None, workdir: Path, *, twice: bool = True) ->
         else:
             findings += determinism(stacks, read_assembly(workdir / "second"))
     return templates, findings
+
+
+def _guarded(gate: str, run: Callable[[], list[Finding]]) -> list[Finding]:
+    """The gate's findings; a gate that cannot evaluate this organization is itself a
+    finding of that gate, so the table is still printed."""
+    try:
+        return run()
+    except (ValueError, KeyError, LookupError) as error:
+        return [Finding(gate, "-", f"the gate cannot evaluate this organization: {_one_line(error)}")]
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or "no detail"
+    return f"{type(error).__name__}: {text}" if not isinstance(error, ConfigError) else text
 
 
 def render(templates: dict[str, int], findings: list[Finding]) -> str:
@@ -90,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"config error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:  # anything else that stops the check: one line, not a traceback
+        print(f"check cannot go on: {_one_line(error)}", file=sys.stderr)
+        return 3
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(render(templates, findings))

@@ -36,6 +36,7 @@ from analysis.organization.report import (
 from analysis.streaming.report import deployed_shards, render_alarms, render_cost, render_sizing
 from org_config import OrgConfig, load_config
 from stacks.organization.service_control_policies import library
+from tools.settings_tables import PAGE_SECTIONS, settings_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 ORGANIZATION_PAGE = ROOT / "docs" / "patterns" / "organization.md"
@@ -127,6 +128,17 @@ def refuse_other_organizations(config: OrgConfig, stacks: list[StackTemplate], o
         )
 
 
+def settings_pages(generated: Mapping[Path, str]) -> dict[Path, str]:
+    """Every page with a settings table, its tables regenerated from the config model (on
+    top of ``generated``, the page's text so far, where it has one); needs no assembly."""
+    pages: dict[Path, str] = {}
+    for name in PAGE_SECTIONS:
+        path = ROOT / "docs" / "patterns" / name
+        text = generated.get(path) or path.read_text(encoding="utf-8")
+        pages[path] = replace_sections(text, settings_sections(name))
+    return pages
+
+
 def pages(outdir: str | Path, *, dr_reports: Mapping[str, TierReport] | None = None) -> dict[Path, str]:
     """Every generated page, as it should read for the assembly at ``outdir``. The DR page
     needs all four tiers: pass their reports (``tools.dr_tiers.tier_reports``) to include it."""
@@ -146,7 +158,10 @@ def pages(outdir: str | Path, *, dr_reports: Mapping[str, TierReport] | None = N
         generated[DISASTER_RECOVERY_PAGE] = replace_sections(
             DISASTER_RECOVERY_PAGE.read_text(encoding="utf-8"), disaster_recovery_sections(dr_reports)
         )
-    return generated
+    settings = settings_pages(generated)
+    if dr_reports is None:
+        settings.pop(DISASTER_RECOVERY_PAGE)  # the DR page is written only with its tier tables
+    return {**generated, **settings}
 
 
 def main(argv: list[str]) -> int:

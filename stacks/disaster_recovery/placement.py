@@ -20,8 +20,8 @@ from stacks.disaster_recovery.standby import DrStandbyStack
 
 
 def build_disaster_recovery(scope: Construct, config: OrgConfig) -> list[Stack]:
-    if not config.network.vpcs:
-        return []  # the workload runs in the network pattern's shared subnets
+    if config.disaster_recovery_section is None:
+        return []  # not configured (the config refuses it without the network's VPCs it runs in)
     settings = config.disaster_recovery
     home, dr = config.regions.home, config.regions.dr
     account = config.account_named(settings.account).id

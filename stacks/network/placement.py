@@ -18,8 +18,8 @@ from stacks.network.peering import NetworkPeeringStack
 def build_network(scope: Construct, config: OrgConfig, *, log_archive: Stack | None = None) -> list[Stack]:
     """The network stacks, in deployment order. ``log_archive`` (the stack of the flow-log
     bucket) is deployed before any of them when given."""
-    if not config.network.vpcs:
-        return []
+    if not config.has_vpcs:
+        return []  # no network section, or one without VPCs
     stacks = _network_stacks(scope, config)
     if log_archive is not None:
         for stack in stacks:

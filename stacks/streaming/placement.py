@@ -16,6 +16,8 @@ def build_streaming(scope: Construct, config: OrgConfig, *, object_index_api: St
     API Gateway's logging role is one setting per account and region: when the object
     index's API stack is in the same account it sets it, and the pipeline waits for it.
     """
+    if config.streaming_section is None:
+        return []
     home = config.regions.home
     account = config.account_named(config.streaming.account).id
     workload = Environment(account=account, region=home)

@@ -48,6 +48,7 @@ def test_bucket_names_fit_s3_rules_for_the_longest_prefix_and_region() -> None:
         "allowed": ["ap-southeast-7", "eu-west-1"],
     }
     data["network"] = {"supernet": "10.0.0.0/8", "vpcs": {}}  # bucket names do not depend on the network
+    del data["disaster_recovery"]  # which would need the network's VPCs
     config = parse_config(_render(data))
     for purpose in LOG_BUCKET_PURPOSES:
         assert len(log_bucket_name(config, purpose)) <= 63

@@ -10,7 +10,7 @@ import yaml
 
 from org_config import ConfigError, parse_config
 from org_config.loader import example_config_text
-from org_config.model import LOG_RETENTION_DAYS, ObjectIndex
+from org_config.model import ObjectIndex
 from org_config.names import object_index_bucket_name
 
 
@@ -123,14 +123,13 @@ def test_the_pattern_may_go_to_any_workload_account(account: str) -> None:
     assert object_index_bucket_name(config).split("-")[-4] == config.account_named(account).id
 
 
-def test_without_the_section_the_defaults_apply() -> None:
+def test_without_the_section_the_pattern_is_not_built() -> None:
     data = _example()
     del data["object_index"]
     config = _parse(data)
-    assert config.object_index == ObjectIndex()
-    assert config.object_index.account == "workload-prod"
-    assert config.object_index.alarm_email is None
-    assert config.object_index.log_retention_days in LOG_RETENTION_DAYS
+    assert config.object_index_section is None
+    with pytest.raises(LookupError, match="no object_index section"):
+        config.object_index  # noqa: B018
 
 
 def test_bucket_name_fits_s3_rules_for_the_longest_prefix_and_region() -> None:
@@ -138,6 +137,7 @@ def test_bucket_name_fits_s3_rules_for_the_longest_prefix_and_region() -> None:
     data["organization"]["name_prefix"] = "a" * 20
     data["regions"] = {"home": "ap-southeast-7", "dr": "eu-west-1", "allowed": ["ap-southeast-7", "eu-west-1"]}
     data["network"] = {"supernet": "10.0.0.0/8", "vpcs": {}}  # bucket names do not depend on the network
+    del data["disaster_recovery"]  # which would need the network's VPCs
     name = object_index_bucket_name(_parse(data))
     assert len(name) <= 63
     assert name == name.lower()

@@ -78,3 +78,14 @@ def temporary_outdir(prefix: str = "cdk-out-") -> Path:
 def example_organization() -> Synthesis:
     """The one synth of the example organization that every gate and assertion shares."""
     return synthesize_organization(load_config(), temporary_outdir())
+
+
+COMMITTED_CONFIGS = ROOT / "tests" / "configs"
+
+
+@functools.cache
+def committed_organization(name: str) -> Synthesis:
+    """The one in-process synth of ``tests/configs/<name>.yaml`` that a session shares."""
+    return synthesize_organization(
+        load_config(COMMITTED_CONFIGS / f"{name}.yaml"), temporary_outdir(f"cdk-out-{name}-")
+    )

@@ -20,10 +20,10 @@ from aws_cdk.assertions import Match, Template
 from analysis.stateful import stateful_inventory
 from cdk_constructs.gates import attach_gates
 from cdk_constructs.lambda_runtime import POWERTOOLS_LAYER_VERSION, powertools_layer_arn
+from cdk_constructs.object_index.contract import INDEXER_TIMEOUT_SECONDS
 from org_config import load_config, parse_config
 from org_config.loader import example_config_text
 from org_config.names import object_index_bucket_name
-from stacks.object_index import INDEXER_TIMEOUT_SECONDS
 from stacks.object_index.data import ObjectIndexDataStack
 
 # The handler modules, loaded the way the Lambda runtime loads them (their folder on sys.path).

@@ -118,7 +118,7 @@ def test_an_event_applied_during_the_repair_wins(monkeypatch: pytest.MonkeyPatch
     upload("customers/acme/race.txt", b"one")
     index_records(created("customers/acme/race.txt", b"one", seq(1), "2024-03-01T09:00:00.000Z"))
     delete("customers/acme/race.txt")  # the delete event is in flight
-    original = helpers.indexer._write
+    original = helpers.writes.write
     raced: list[bool] = []
 
     def event_first(*args: Any) -> Any:
@@ -128,7 +128,7 @@ def test_an_event_applied_during_the_repair_wins(monkeypatch: pytest.MonkeyPatch
             index_records(created("customers/acme/race.txt", b"three!", seq(3), "2024-03-01T11:00:00.000Z"))
         return original(*args)
 
-    monkeypatch.setattr(helpers.indexer, "_write", event_first)
+    monkeypatch.setattr(helpers.writes, "write", event_first)
     assert run()["outcomes"] == {"changed": 1}
     item = object_item("customers/acme/race.txt")
     assert item is not None

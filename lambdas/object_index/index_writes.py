@@ -6,7 +6,8 @@ and late, older events change nothing. Deletes leave a tombstone with their sequ
 that an older create arriving later cannot bring the object back. The object item and the
 customer's totals item change in one ``TransactWriteItems`` call whose condition checks that
 the stored sequencer is still the one read before (optimistic locking); when another
-invocation got there first, :func:`write` says so and the caller re-evaluates.
+invocation got there first, :func:`write` says so and the caller re-evaluates. A repair,
+which keeps the stored sequencer, is conditioned on the whole state it read instead.
 """
 
 from __future__ import annotations
@@ -135,6 +136,37 @@ def tombstone_item(change: ObjectChange) -> Item:
     return item
 
 
+def _unchanged_since_read(previous: StoredState) -> tuple[str, dict[str, str], dict[str, dict[str, str]]]:
+    """A condition that holds only while the item is exactly what ``previous`` read.
+
+    A repair keeps the stored sequencer, so the sequencer alone cannot tell that another
+    repair of the same key (a second reconcile run for the customer) has written since: both
+    would pass and move the totals twice. Every repair changes the item type, size, ETag or
+    version id (an item already in step is not written), so conditioning on those as well
+    lets exactly one of two overlapping repairs through.
+    """
+    names = {"#seq": "sequencer", "#type": "item_type"}
+    values = {
+        ":expected_seq": s(previous.sequencer),
+        ":expected_type": s(keys.ITEM_TYPE_OBJECT if previous.live else keys.ITEM_TYPE_TOMBSTONE),
+    }
+    clauses = ["#seq = :expected_seq", "#type = :expected_type"]
+    if previous.live:
+        stored: dict[str, dict[str, str] | None] = {
+            "size": n(previous.size),
+            "etag": None if previous.etag is None else s(previous.etag),
+            "version_id": None if previous.version_id is None else s(previous.version_id),
+        }
+        for position, (attribute, value) in enumerate(stored.items()):
+            names[f"#a{position}"] = attribute
+            if value is None:
+                clauses.append(f"attribute_not_exists(#a{position})")
+            else:
+                clauses.append(f"#a{position} = :a{position}")
+                values[f":a{position}"] = value
+    return " AND ".join(clauses), names, values
+
+
 def write(
     item: Item,
     previous: StoredState | None,
@@ -144,7 +176,7 @@ def write(
 ) -> bool:
     """Write the item (and the totals change) if the stored state is still ``previous``
     and ``new_sequencer`` is newer than the stored one (None: a repair that keeps the stored
-    sequencer, conditioned on it alone).
+    sequencer, conditioned on every attribute of ``previous`` it was computed from).
 
     Returns False when the condition failed because the item changed since it was read.
     """
@@ -153,9 +185,7 @@ def write(
         condition = "attribute_not_exists(#pk)"
         names = {"#pk": keys.PARTITION_KEY}
     elif new_sequencer is None:
-        condition = "#seq = :expected_seq"
-        names = {"#seq": "sequencer"}
-        values = {":expected_seq": s(previous.sequencer)}
+        condition, names, values = _unchanged_since_read(previous)
     else:
         condition = "#seq = :expected_seq AND #seq < :new_seq"
         names = {"#seq": "sequencer"}

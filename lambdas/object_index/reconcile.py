@@ -120,7 +120,7 @@ def _request(event: Any) -> tuple[str, str]:
         raise BadInputError('the input must be {"customer_id": ..., "start_after": ...}')
     customer_id = event.get("customer_id")
     if not isinstance(customer_id, str) or not keys.is_valid_customer_id(customer_id):
-        raise BadInputError("customer_id must be 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'")
+        raise BadInputError(keys.CUSTOMER_ID_RULE)
     start_after = event.get("start_after") or ""
     if not isinstance(start_after, str):
         raise BadInputError("start_after must be a string")

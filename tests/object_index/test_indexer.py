@@ -287,6 +287,7 @@ def _metric_total(documents: list[dict[str, Any]], name: str) -> float:
     [
         "customers/readme.txt",
         "customers/ACME Corp/x.txt",
+        "customers/Acme/x.txt",  # customer ids are lower case only
         "customers/acme/",
         "customers//x.txt",
         f"customers/{'c' * 65}/x",

@@ -15,7 +15,7 @@ SECRET = b"unit-test-secret-0123456789abcdefghij"
     ("s3_key", "customer_id", "path"),
     [
         ("customers/acme/report.pdf", "acme", "report.pdf"),
-        ("customers/A_b-9/deep/nested/file.txt", "A_b-9", "deep/nested/file.txt"),
+        ("customers/a_b-9/deep/nested/file.txt", "a_b-9", "deep/nested/file.txt"),
         ("customers/acme/folder/", "acme", "folder/"),
         ("customers/acme/Q1 summary \u2013 café.pdf", "acme", "Q1 summary \u2013 café.pdf"),
         (f"customers/{'c' * 64}/x", "c" * 64, "x"),
@@ -35,6 +35,8 @@ def test_parse_object_key_accepts_the_convention(s3_key: str, customer_id: str, 
         "customers/acme/",
         "customers//report.pdf",
         "customers/bad id/report.pdf",
+        "customers/Acme/report.pdf",  # customer ids are lower case: IAM role names ignore case
+        "customers/ACME/report.pdf",
         "customers/acme!/report.pdf",
         "customers/caf\u00e9/report.pdf",
         f"customers/{'c' * 65}/x",

@@ -211,6 +211,7 @@ def test_a_long_walk_hands_back_where_to_go_on() -> None:
     ("event", "message"),
     [
         ({"customer_id": "bad id"}, "customer_id must be"),
+        ({"customer_id": "Acme"}, r"customer_id must be .* \(lower case only\)"),
         ({}, "customer_id must be"),
         ({"customer_id": "acme", "start_after": 5}, "start_after must be a string"),
         ([], "the input must be"),

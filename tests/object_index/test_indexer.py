@@ -621,6 +621,42 @@ def test_transaction_conflicts_on_the_totals_item_are_retried(monkeypatch: pytes
     assert totals("acme") == (len(V1), 1)
 
 
+@pytest.mark.parametrize(
+    "reasons",
+    [
+        [{"Code": "None"}, {"Code": "ThrottlingError"}],
+        [{"Code": "ValidationError"}, {"Code": "None"}],
+        [{"Code": "None"}, {"Code": "ConditionalCheckFailed"}],  # not the object item's condition
+        [],
+    ],
+    ids=["throttled", "invalid", "totals-condition", "no-reasons"],
+)
+def test_a_transaction_cancelled_for_another_reason_is_an_error_not_a_conflict(
+    monkeypatch: pytest.MonkeyPatch, reasons: list[dict[str, str]]
+) -> None:
+    """Only the object item's condition or a conflict means "re-read and try again"; anything
+    else fails the message at once (SQS retries it), never six silent attempts."""
+    upload(KEY, V1)
+    client = clients.dynamodb()
+    calls: list[bool] = []
+
+    def cancelled(**kwargs: Any) -> Any:
+        calls.append(True)
+        raise ClientError(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                "CancellationReasons": reasons,
+            },
+            "TransactWriteItems",
+        )
+
+    monkeypatch.setattr(client, "transact_write_items", cancelled)
+    with pytest.raises(ClientError, match="TransactionCanceledException"):
+        indexer.apply_change(_change(created(KEY, V1, seq(10), "2024-03-01T09:00:00.000Z")))
+    assert calls == [True]
+    assert object_item(KEY) is None and totals("acme") == (0, 0)
+
+
 def test_missing_table_name_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INDEX_TABLE_NAME")
     clients.table_name.cache_clear()

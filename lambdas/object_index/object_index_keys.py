@@ -6,7 +6,10 @@ Every indexed S3 object key has the form::
 
     customers/{customer_id}/{path}
 
-* ``customer_id`` matches ``^[A-Za-z0-9_-]{1,64}$``.
+* ``customer_id`` matches ``^[a-z0-9_-]{1,64}$``: lower case only. A customer reads
+  its objects with an IAM role named after its id, and IAM role names ignore case
+  (``acme``, ``ACME`` and ``Acme`` could never each have a role), so an id is lower case
+  wherever it enters: the object key, the query API's path, the reconcile input.
 * ``path`` is the non-empty rest of the key and may contain further ``/``.
 
 A key outside this convention (``customers/readme.txt``,
@@ -99,7 +102,9 @@ from datetime import UTC, date, datetime
 # --- Object key convention -------------------------------------------------
 
 KEY_PREFIX = "customers/"
-CUSTOMER_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CUSTOMER_ID_RE = re.compile(r"[a-z0-9_-]{1,64}")
+#: What a caller is told when a customer id breaks the rule.
+CUSTOMER_ID_RULE = "customer_id must be 1 to 64 characters from a-z, 0-9, '_' and '-' (lower case only)"
 MAX_S3_KEY_BYTES = 1024
 
 # --- Table definition --------------------------------------------------------
@@ -200,7 +205,7 @@ def parse_object_key(s3_key: str) -> ObjectKey:
     if not separator:
         raise InvalidObjectKeyError("key has no '/' after the customer id")
     if not is_valid_customer_id(customer_id):
-        raise InvalidObjectKeyError("customer id must match ^[A-Za-z0-9_-]{1,64}$")
+        raise InvalidObjectKeyError("customer id must match ^[a-z0-9_-]{1,64}$ (lower case only)")
     if not path:
         raise InvalidObjectKeyError("key has an empty path after the customer id")
     return ObjectKey(customer_id=customer_id, path=path)

@@ -195,7 +195,7 @@ def _authorize(customer_id: str | None) -> None:
 def _customer_id(raw: str) -> str:
     """A valid customer id that the caller may read (checked in that order: 400, then 403)."""
     if not keys.is_valid_customer_id(raw):
-        raise BadRequestError("customer_id must be 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'")
+        raise BadRequestError(keys.CUSTOMER_ID_RULE)
     _authorize(raw)
     return raw
 

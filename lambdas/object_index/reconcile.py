@@ -5,7 +5,7 @@ it waited in the queue longer than the queue's retention, or was deleted from th
 dead-letter queue unapplied. Nothing in the event path can notice. This function compares
 what S3 holds under ``customers/{customer_id}/`` (``ListObjectsV2``) with the customer's
 object items (a ``Query`` on the base table, never a ``Scan``), walking both in key order,
-and repairs every key where they disagree with ``indexer.reconcile_key``: a fresh
+and repairs every key where they disagree with ``repair.reconcile_key``: a fresh
 ``HeadObject`` and a consistent read decide, and the write keeps the stored sequencer, so an
 event still in flight for the key is newer and wins. Totals move with every repair.
 
@@ -33,10 +33,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 # The Lambda runtime loads these modules from the asset root, where they are
 # top-level modules; static analysis sees the asset folder as a package.
 if TYPE_CHECKING:
-    from . import indexer
+    from . import index_clients as clients
+    from . import index_repair as repair
     from . import object_index_keys as keys
 else:
-    import indexer
+    import index_clients as clients
+    import index_repair as repair
     import object_index_keys as keys
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "object-index-reconcile"))
@@ -54,8 +56,8 @@ class BadInputError(ValueError):
 def _listed(customer_id: str, start_after: str) -> Iterator[tuple[str, str, int]]:
     """(path, ETag, size) of every object S3 holds for the customer, in key order."""
     prefix = f"{keys.KEY_PREFIX}{customer_id}/"
-    paginator = indexer._s3().get_paginator("list_objects_v2")
-    params: dict[str, Any] = {"Bucket": indexer._bucket_name(), "Prefix": prefix}
+    paginator = clients.s3().get_paginator("list_objects_v2")
+    params: dict[str, Any] = {"Bucket": clients.bucket_name(), "Prefix": prefix}
     if start_after:
         params["StartAfter"] = prefix + start_after
     for page in paginator.paginate(**params):
@@ -66,9 +68,9 @@ def _listed(customer_id: str, start_after: str) -> Iterator[tuple[str, str, int]
 def _indexed(customer_id: str, start_after: str) -> Iterator[tuple[str, str | None, int]]:
     """(path, ETag or None for a tombstone, size) of the customer's object items, in key order."""
     low = keys.object_sk(start_after) + "\x00" if start_after else _OBJECT_SK_PREFIX  # just after start_after
-    paginator = indexer._dynamodb().get_paginator("query")
+    paginator = clients.dynamodb().get_paginator("query")
     for page in paginator.paginate(
-        TableName=indexer._table_name(),
+        TableName=clients.table_name(),
         KeyConditionExpression="#pk = :pk AND #sk BETWEEN :low AND :high",
         ExpressionAttributeNames={"#pk": keys.PARTITION_KEY, "#sk": keys.SORT_KEY, "#size": "size"},
         ExpressionAttributeValues={
@@ -118,7 +120,7 @@ def _request(event: Any) -> tuple[str, str]:
         raise BadInputError('the input must be {"customer_id": ..., "start_after": ...}')
     customer_id = event.get("customer_id")
     if not isinstance(customer_id, str) or not keys.is_valid_customer_id(customer_id):
-        raise BadInputError("customer_id must be 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'")
+        raise BadInputError(keys.CUSTOMER_ID_RULE)
     start_after = event.get("start_after") or ""
     if not isinstance(start_after, str):
         raise BadInputError("start_after must be a string")
@@ -141,7 +143,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             except keys.InvalidObjectKeyError:
                 outcomes["unindexable"] += 1  # the indexer skips such keys too
             else:
-                outcome = indexer.reconcile_key(object_key)
+                outcome = repair.reconcile_key(object_key)
                 outcomes[outcome] += 1
                 if outcome != "in-step":
                     logger.info("Reconciled key", extra={"object_key": object_key.s3_key, "outcome": outcome})

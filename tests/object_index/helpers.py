@@ -28,6 +28,9 @@ if str(LAMBDA_DIR) not in sys.path:
 
 keys: ModuleType = importlib.import_module("object_index_keys")
 indexer: ModuleType = importlib.import_module("indexer")
+clients: ModuleType = importlib.import_module("index_clients")
+writes: ModuleType = importlib.import_module("index_writes")
+records: ModuleType = importlib.import_module("s3_event_records")
 query_api: ModuleType = importlib.import_module("query_api")
 
 REGION = "eu-west-1"
@@ -53,10 +56,10 @@ def reset_handler_caches() -> None:
     """Forget clients and settings cached by the handler modules between tests."""
     for function in (
         client,
-        indexer._table_name,
-        indexer._bucket_name,
-        indexer._dynamodb,
-        indexer._s3,
+        clients.table_name,
+        clients.bucket_name,
+        clients.dynamodb,
+        clients.s3,
         query_api.get_settings,
         query_api._dynamodb,
         query_api._secretsmanager,

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from . import helpers
 from .helpers import (
     BUCKET,
+    clients,
     created,
     delete,
     etag_of,
@@ -22,6 +23,7 @@ from .helpers import (
     message_for,
     object_item,
     partition_items,
+    records,
     removed,
     run_indexer,
     s3_record,
@@ -29,6 +31,7 @@ from .helpers import (
     sqs_message,
     totals,
     upload,
+    writes,
 )
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -284,6 +287,7 @@ def _metric_total(documents: list[dict[str, Any]], name: str) -> float:
     [
         "customers/readme.txt",
         "customers/ACME Corp/x.txt",
+        "customers/Acme/x.txt",  # customer ids are lower case only
         "customers/acme/",
         "customers//x.txt",
         f"customers/{'c' * 65}/x",
@@ -346,10 +350,10 @@ def test_a_record_naming_another_bucket_is_never_applied(
 
 def test_missing_bucket_name_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OBJECT_BUCKET_NAME")
-    indexer._bucket_name.cache_clear()
+    clients.bucket_name.cache_clear()
     with pytest.raises(RuntimeError, match="OBJECT_BUCKET_NAME"):
         run_indexer(sqs_message(s3_test_event_body()))
-    indexer._bucket_name.cache_clear()
+    clients.bucket_name.cache_clear()
 
 
 def test_a_batch_of_only_poison_messages_reports_them_instead_of_raising() -> None:
@@ -536,14 +540,14 @@ def test_head_object_access_denied_fails_the_message_for_a_retry(monkeypatch: py
     def denied(**_kwargs: Any) -> None:
         raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
 
-    monkeypatch.setattr(indexer._s3(), "head_object", denied)
+    monkeypatch.setattr(clients.s3(), "head_object", denied)
     failed = run_indexer(message_for(created(KEY, V1, seq(10), "2024-03-01T09:00:00.000Z"), message_id="m"))
     assert failed == ["m"]
     assert partition_items("acme") == {}
 
 
 def _change(record: dict[str, Any]) -> Any:
-    return indexer._parse_message(json.dumps({"Records": [record]})).changes[0]
+    return records.parse_message(json.dumps({"Records": [record]})).changes[0]
 
 
 @pytest.mark.parametrize("first_state", ["absent", "live"])
@@ -554,7 +558,7 @@ def test_a_newer_event_written_between_read_and_write_wins(monkeypatch: pytest.M
         index_records(created(KEY, b"v0", seq(5), "2024-03-01T08:00:00.000Z"))
     older = _change(created(KEY, V1, seq(10), "2024-03-01T09:00:00.000Z"))
     newer = _change(created(KEY, V2, seq(20), "2024-03-01T10:00:00.000Z"))
-    original_read = indexer._read_state
+    original_read = writes.read_state
     raced: list[bool] = []
 
     def read_then_lose_the_race(object_key: Any) -> Any:
@@ -564,7 +568,7 @@ def test_a_newer_event_written_between_read_and_write_wins(monkeypatch: pytest.M
             assert indexer.apply_change(newer) == "applied"  # the other invocation commits first
         return state
 
-    monkeypatch.setattr(indexer, "_read_state", read_then_lose_the_race)
+    monkeypatch.setattr(writes, "read_state", read_then_lose_the_race)
     assert indexer.apply_change(older) == "superseded"
     item = object_item(KEY)
     assert item is not None
@@ -576,7 +580,7 @@ def test_a_delete_racing_with_an_older_create_keeps_totals_right(monkeypatch: py
     upload(KEY, V1)
     create = _change(created(KEY, V1, seq(10), "2024-03-01T09:00:00.000Z"))
     removal = _change(removed(KEY, seq(20), "2024-03-01T10:00:00.000Z"))
-    original_write = indexer._write
+    original_write = writes.write
     raced: list[bool] = []
 
     def lose_the_race_then_write(*args: Any) -> Any:
@@ -587,7 +591,7 @@ def test_a_delete_racing_with_an_older_create_keeps_totals_right(monkeypatch: py
             indexer.apply_change(removal)
         return original_write(*args)
 
-    monkeypatch.setattr(indexer, "_write", lose_the_race_then_write)
+    monkeypatch.setattr(writes, "write", lose_the_race_then_write)
     assert indexer.apply_change(create) == "superseded"
     assert object_item(KEY)["item_type"] == "TOMBSTONE"  # type: ignore[index]
     assert totals("acme") == (0, 0)
@@ -595,7 +599,7 @@ def test_a_delete_racing_with_an_older_create_keeps_totals_right(monkeypatch: py
 
 def test_transaction_conflicts_on_the_totals_item_are_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     upload(KEY, V1)
-    client = indexer._dynamodb()
+    client = clients.dynamodb()
     original = client.transact_write_items
     conflicts: list[bool] = []
 
@@ -617,9 +621,45 @@ def test_transaction_conflicts_on_the_totals_item_are_retried(monkeypatch: pytes
     assert totals("acme") == (len(V1), 1)
 
 
+@pytest.mark.parametrize(
+    "reasons",
+    [
+        [{"Code": "None"}, {"Code": "ThrottlingError"}],
+        [{"Code": "ValidationError"}, {"Code": "None"}],
+        [{"Code": "None"}, {"Code": "ConditionalCheckFailed"}],  # not the object item's condition
+        [],
+    ],
+    ids=["throttled", "invalid", "totals-condition", "no-reasons"],
+)
+def test_a_transaction_cancelled_for_another_reason_is_an_error_not_a_conflict(
+    monkeypatch: pytest.MonkeyPatch, reasons: list[dict[str, str]]
+) -> None:
+    """Only the object item's condition or a conflict means "re-read and try again"; anything
+    else fails the message at once (SQS retries it), never six silent attempts."""
+    upload(KEY, V1)
+    client = clients.dynamodb()
+    calls: list[bool] = []
+
+    def cancelled(**kwargs: Any) -> Any:
+        calls.append(True)
+        raise ClientError(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                "CancellationReasons": reasons,
+            },
+            "TransactWriteItems",
+        )
+
+    monkeypatch.setattr(client, "transact_write_items", cancelled)
+    with pytest.raises(ClientError, match="TransactionCanceledException"):
+        indexer.apply_change(_change(created(KEY, V1, seq(10), "2024-03-01T09:00:00.000Z")))
+    assert calls == [True]
+    assert object_item(KEY) is None and totals("acme") == (0, 0)
+
+
 def test_missing_table_name_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INDEX_TABLE_NAME")
-    indexer._table_name.cache_clear()
+    clients.table_name.cache_clear()
     with pytest.raises(RuntimeError, match="INDEX_TABLE_NAME"):
         run_indexer(sqs_message(s3_test_event_body()))
-    indexer._table_name.cache_clear()
+    clients.table_name.cache_clear()

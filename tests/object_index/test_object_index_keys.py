@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -15,7 +16,7 @@ SECRET = b"unit-test-secret-0123456789abcdefghij"
     ("s3_key", "customer_id", "path"),
     [
         ("customers/acme/report.pdf", "acme", "report.pdf"),
-        ("customers/A_b-9/deep/nested/file.txt", "A_b-9", "deep/nested/file.txt"),
+        ("customers/a_b-9/deep/nested/file.txt", "a_b-9", "deep/nested/file.txt"),
         ("customers/acme/folder/", "acme", "folder/"),
         ("customers/acme/Q1 summary \u2013 café.pdf", "acme", "Q1 summary \u2013 café.pdf"),
         (f"customers/{'c' * 64}/x", "c" * 64, "x"),
@@ -35,6 +36,8 @@ def test_parse_object_key_accepts_the_convention(s3_key: str, customer_id: str, 
         "customers/acme/",
         "customers//report.pdf",
         "customers/bad id/report.pdf",
+        "customers/Acme/report.pdf",  # customer ids are lower case: IAM role names ignore case
+        "customers/ACME/report.pdf",
         "customers/acme!/report.pdf",
         "customers/caf\u00e9/report.pdf",
         f"customers/{'c' * 65}/x",
@@ -186,6 +189,27 @@ def test_a_correctly_signed_but_malformed_payload_is_rejected_cleanly(payload: b
     token = f"{keys._b64encode(payload)}.{keys._b64encode(keys._signature(SECRET, payload))}"
     with pytest.raises(keys.InvalidPageTokenError):
         keys.decode_page_token(SECRET, query, token)
+
+
+@pytest.mark.parametrize("version", [1, 3, "2", None])
+def test_a_correctly_signed_token_of_another_version_is_rejected(version: object) -> None:
+    """Everything else in the payload is what this version issues; only ``v`` differs."""
+    query = ["objects", "acme"]
+    good = keys.encode_page_token(SECRET, query, _position("customers/acme/a"))
+    data = json.loads(keys._b64decode(good.split(".")[0]))
+    assert data["v"] == 2  # the version this code issues
+    payload = json.dumps({**data, "v": version}, separators=(",", ":"), sort_keys=True).encode()
+    token = f"{keys._b64encode(payload)}.{keys._b64encode(keys._signature(SECRET, payload))}"
+    with pytest.raises(keys.InvalidPageTokenError, match="not a valid token"):
+        keys.decode_page_token(SECRET, query, token)
+
+
+def test_media_types_up_to_the_limit_are_indexed_and_longer_ones_are_not() -> None:
+    exactly = "application/" + "x" * (keys.MAX_ATTRIBUTE_VALUE_LENGTH - len("application/"))
+    assert len(exactly) == 256
+    assert keys.normalize_media_type(exactly.upper() + "; charset=utf-8") == exactly
+    assert keys.normalize_media_type(exactly + "x") is None
+    assert keys.normalize_media_type(" " + exactly + "x; q=1") is None
 
 
 def test_a_key_of_exactly_1024_bytes_is_accepted_and_1025_is_not() -> None:

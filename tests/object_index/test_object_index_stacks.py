@@ -8,8 +8,10 @@ The table layout, the routes and the environment are compared with the handler c
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,10 @@ from aws_cdk.assertions import Match, Template
 from analysis.stateful import stateful_inventory
 from cdk_constructs.gates import attach_gates
 from cdk_constructs.lambda_runtime import POWERTOOLS_LAYER_VERSION, powertools_layer_arn
+from cdk_constructs.object_index.contract import INDEXER_TIMEOUT_SECONDS
 from org_config import load_config, parse_config
 from org_config.loader import example_config_text
 from org_config.names import object_index_bucket_name
-from stacks.object_index import INDEXER_TIMEOUT_SECONDS
 from stacks.object_index.data import ObjectIndexDataStack
 
 # The handler modules, loaded the way the Lambda runtime loads them (their folder on sys.path).
@@ -842,3 +844,49 @@ def test_page_states_the_throughput_the_config_derives() -> None:
     )
     drain = defaults.indexer_sustained_events_per_second * defaults.event_retention_days * 86_400 // 4
     assert f"= {drain:,} messages waiting" in section
+
+
+def _reconcile_command() -> tuple[dict[str, str], list[list[str]]]:
+    """The page's reconcile commands: the shell variables it sets and each command line, split
+    as the shell splits it (continuation lines joined)."""
+    section = _page_section("#### Running it")
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", section, re.S) if "aws lambda invoke" in b)
+    variables: dict[str, str] = {}
+    commands = []
+    for line in block.replace("\\\n", " ").splitlines():
+        words = shlex.split(line, comments=True)
+        if len(words) == 1 and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+            name, _, value = words[0].partition("=")
+            variables[name] = value
+        elif words:
+            commands.append(words)
+    return variables, commands
+
+
+def _option(words: list[str], name: str) -> str:
+    return words[words.index(name) + 1]
+
+
+def test_page_reconcile_command_waits_for_the_whole_run_and_never_starts_a_second(api: dict[str, Any]) -> None:
+    variables, commands = _reconcile_command()
+    describe = next(words for words in commands if "describe-stack-resource" in words)
+    stack_name = _option(describe, "--stack-name").replace("$HOME_REGION", variables["HOME_REGION"])
+    assert (stack_name, variables["HOME_REGION"]) == (API_STACK, CONFIG.regions.home)
+    function = api["Resources"][_option(describe, "--logical-resource-id")]
+    assert (function["Type"], function["Properties"]["Handler"]) == ("AWS::Lambda::Function", "reconcile.handler")
+
+    invoke = next(words for words in commands if "invoke" in words and "lambda" in words)
+    assert invoke[0] == "AWS_MAX_ATTEMPTS=1"  # one attempt: a timed-out request is never sent again
+    assert "--invocation-type" not in invoke  # RequestResponse: the answer comes back to the operator
+    assert int(_option(invoke, "--cli-read-timeout")) > function["Properties"]["Timeout"]
+    assert _option(invoke, "--payload") == "$payload"
+    assert invoke[invoke.index("$payload") + 1] == "result.json"  # where the answer is read
+
+    # The payload the loop builds is one the function accepts, and the loop reads its answer's key.
+    build = next(words for words in commands if words[0].startswith("payload=$(jq"))
+    fields = re.findall(r"(\w+): \$(\w+)", build[-1])
+    assert [name for name, _ in fields] == ["customer_id", "start_after"]
+    reconcile = importlib.import_module("reconcile")
+    first_call = {"customer_id": variables["CUSTOMER"], "start_after": ""}
+    assert reconcile._request(first_call) == (variables["CUSTOMER"], "")
+    assert any("'.next_start_after // empty'" in shlex.join(words) for words in commands)

@@ -260,6 +260,8 @@ BAD_REQUESTS = [
     ("/customers/bad!id/objects", {}, "customer_id must be"),
     (f"/customers/{'c' * 65}/objects", {}, "customer_id must be"),
     ("/customers/caf\u00e9/totals", {}, "customer_id must be"),
+    ("/customers/Acme/objects", {}, "customer_id must be 1 to 64 characters from a-z, 0-9, '_' and '-' (lower case"),
+    ("/customers/ACME/totals", {}, "(lower case only)"),
     ("/customers/acme/objects", {"limit": "0"}, "limit must be an integer from 1 to 100"),
     ("/customers/acme/objects", {"limit": "101"}, "limit must be"),
     ("/customers/acme/objects", {"limit": "ten"}, "limit must be"),

@@ -118,7 +118,7 @@ def test_an_event_applied_during_the_repair_wins(monkeypatch: pytest.MonkeyPatch
     upload("customers/acme/race.txt", b"one")
     index_records(created("customers/acme/race.txt", b"one", seq(1), "2024-03-01T09:00:00.000Z"))
     delete("customers/acme/race.txt")  # the delete event is in flight
-    original = helpers.indexer._write
+    original = helpers.writes.write
     raced: list[bool] = []
 
     def event_first(*args: Any) -> Any:
@@ -128,12 +128,61 @@ def test_an_event_applied_during_the_repair_wins(monkeypatch: pytest.MonkeyPatch
             index_records(created("customers/acme/race.txt", b"three!", seq(3), "2024-03-01T11:00:00.000Z"))
         return original(*args)
 
-    monkeypatch.setattr(helpers.indexer, "_write", event_first)
+    monkeypatch.setattr(helpers.writes, "write", event_first)
     assert run()["outcomes"] == {"changed": 1}
     item = object_item("customers/acme/race.txt")
     assert item is not None
     assert (item["size"], item["sequencer"]) == (6, keys.normalize_sequencer(seq(3)))
     assert totals("acme") == (6, 1)
+
+
+def _interleaved_runs(monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two reconcile runs for one customer, overlapping: the first has read the key's item and
+    S3 and is about to write when the second runs from start to end."""
+    original = helpers.writes.write
+    second: list[dict[str, Any]] = []
+
+    def the_other_run_first(*args: Any) -> Any:
+        if not second:
+            second.append({})  # the second run's own write goes straight through
+            second[0] = run()
+        return original(*args)
+
+    monkeypatch.setattr(helpers.writes, "write", the_other_run_first)
+    first = run()
+    return first, second[0]
+
+
+def test_two_overlapping_repairs_of_a_lost_delete_move_the_totals_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    upload("customers/acme/a.txt", b"seven!!")
+    index_records(created("customers/acme/a.txt", b"seven!!", seq(1), "2024-03-01T09:00:00.000Z"))
+    delete("customers/acme/a.txt")  # the delete event is lost
+    first, second = _interleaved_runs(monkeypatch)
+    assert (first["outcomes"], second["outcomes"]) == ({"changed": 1}, {"repaired": 1})
+    assert object_item("customers/acme/a.txt")["item_type"] == "TOMBSTONE"  # type: ignore[index]
+    assert totals("acme") == (0, 0)  # what S3 holds
+
+
+def test_two_overlapping_repairs_of_a_lost_re_create_move_the_totals_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    upload("customers/acme/a.txt", b"old")
+    index_records(
+        created("customers/acme/a.txt", b"old", seq(1), "2024-03-01T09:00:00.000Z"),
+        removed("customers/acme/a.txt", seq(2), "2024-03-01T10:00:00.000Z"),
+    )
+    upload("customers/acme/a.txt", b"seven!!")  # the re-create's event is lost
+    first, second = _interleaved_runs(monkeypatch)
+    assert (first["outcomes"], second["outcomes"]) == ({"changed": 1}, {"repaired": 1})
+    assert object_item("customers/acme/a.txt")["size"] == 7  # type: ignore[index]
+    assert totals("acme") == (7, 1)  # what S3 holds
+
+
+def test_two_overlapping_repairs_of_a_lost_overwrite_move_the_totals_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    upload("customers/acme/a.txt", b"v1")
+    index_records(created("customers/acme/a.txt", b"v1", seq(1), "2024-03-01T09:00:00.000Z"))
+    upload("customers/acme/a.txt", b"version 2")  # the overwrite's event is lost
+    first, second = _interleaved_runs(monkeypatch)
+    assert (first["outcomes"], second["outcomes"]) == ({"changed": 1}, {"repaired": 1})
+    assert totals("acme") == (9, 1)
 
 
 @dataclass
@@ -162,6 +211,7 @@ def test_a_long_walk_hands_back_where_to_go_on() -> None:
     ("event", "message"),
     [
         ({"customer_id": "bad id"}, "customer_id must be"),
+        ({"customer_id": "Acme"}, r"customer_id must be .* \(lower case only\)"),
         ({}, "customer_id must be"),
         ({"customer_id": "acme", "start_after": 5}, "start_after must be a string"),
         ([], "the input must be"),

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from analysis.assembly import StackTemplate
+from analysis.network.endpoint_policy import EndpointScope, PolicyShapeError, endpoint_scope
 from analysis.network.values import (
     DX_ASSOCIATION,
     ENDPOINT_MARK,
@@ -165,6 +166,45 @@ class TgwRouteTable:
     routes: list[Route] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ResolverEndpoint:
+    """A Route 53 Resolver endpoint: its network interfaces sit in ``subnets``."""
+
+    key: Key
+    name: str
+    direction: str  # INBOUND or OUTBOUND
+    subnets: tuple[Key, ...]
+    security_groups: tuple[Key, ...]
+
+
+@dataclass(frozen=True)
+class ForwardingRule:
+    """A Resolver rule that forwards queries for ``domain`` from the VPCs it is associated
+    with, through an outbound endpoint, to ``targets``."""
+
+    key: Key
+    name: str
+    domain: str
+    endpoint: Key
+    targets: tuple[ipaddress.IPv4Address, ...]
+    vpcs: tuple[Key, ...] = ()
+
+
+@dataclass(frozen=True)
+class EgressRule:
+    """One outbound rule of a security group."""
+
+    protocol: str  # tcp, udp, icmp or -1 (all)
+    cidr: IPv4Network
+    from_port: int
+    to_port: int
+
+    def allows(self, protocol: str, address: ipaddress.IPv4Address, port: int) -> bool:
+        if self.protocol not in ("-1", protocol) or address not in self.cidr:
+            return False
+        return self.protocol == "-1" or self.from_port <= port <= self.to_port
+
+
 @dataclass
 class Network:
     """Everything the flow evaluation needs, keyed by resource."""
@@ -182,6 +222,10 @@ class Network:
     associations: dict[tuple[Key, Key], Key] = field(default_factory=dict)  # (attachment, TGW) -> route table
     on_premises: tuple[IPv4Network, ...] = ()
     resources: dict[Key, Resource] = field(default_factory=dict)
+    gateway_endpoint_scopes: dict[Key, EndpointScope] = field(default_factory=dict)
+    resolver_endpoints: dict[Key, ResolverEndpoint] = field(default_factory=dict)
+    forwarding_rules: dict[Key, ForwardingRule] = field(default_factory=dict)
+    security_group_egress: dict[Key, list[EgressRule]] = field(default_factory=dict)
 
     def name(self, key: Key) -> str:
         return self.resources[key].name if key in self.resources else str(key)
@@ -225,6 +269,7 @@ def build_network(stacks: Iterable[StackTemplate], on_premises: Sequence[str] = 
     _read_vpc_routes(resolver, net)
     _read_transit_gateways(resolver, net)
     _read_tgw_routes(resolver, net)
+    _read_resolver(resolver, net)
     return net
 
 
@@ -277,6 +322,10 @@ def _read_vpc_routes(resolver: Resolver, net: Network) -> None:
         if endpoint.properties.get("VpcEndpointType", "Gateway") != "Gateway":
             continue
         service = resolver.text(endpoint.properties["ServiceName"], endpoint).rsplit(".", 1)[-1]
+        try:
+            net.gateway_endpoint_scopes[endpoint.key] = endpoint_scope(endpoint.properties.get("PolicyDocument"))
+        except PolicyShapeError as err:
+            raise TemplateError(f"{endpoint.key}: PolicyDocument: {err}") from None
         for table_ref in endpoint.properties.get("RouteTableIds", ()):
             table_key = resolver.key(table_ref, endpoint, "RouteTableIds")
             net.route_tables[table_key].gateway_endpoints[service] = endpoint.key
@@ -412,3 +461,56 @@ def _read_tgw_routes(resolver: Resolver, net: Network) -> None:
             key = resolver.key(route.properties["TransitGatewayAttachmentId"], route, "TransitGatewayAttachmentId")
             target = AttachmentTarget(_attachment(net, key, route).key)
         table.routes.append(Route(destination, target, "static"))
+
+
+def _read_resolver(resolver: Resolver, net: Network) -> None:
+    """Resolver endpoints, forwarding rules with their VPC associations, and the egress
+    rules of the endpoints' security groups (what an outbound endpoint may send)."""
+    for endpoint in resolver.of_type("AWS::Route53Resolver::ResolverEndpoint"):
+        subnets = tuple(
+            resolver.key(address["SubnetId"], endpoint, "IpAddresses.SubnetId")
+            for address in endpoint.properties.get("IpAddresses", ())
+        )
+        groups = tuple(
+            resolver.key(group, endpoint, "SecurityGroupIds")
+            for group in endpoint.properties.get("SecurityGroupIds", ())
+        )
+        direction = resolver.text(endpoint.properties["Direction"], endpoint)
+        net.resolver_endpoints[endpoint.key] = ResolverEndpoint(endpoint.key, endpoint.name, direction, subnets, groups)
+        for group_key in groups:
+            group = resolver.resources[group_key]
+            rules = group.properties.get("SecurityGroupEgress", ())
+            net.security_group_egress[group_key] = [_egress_rule(resolver, rule, group) for rule in rules]
+    for egress in resolver.of_type("AWS::EC2::SecurityGroupEgress"):
+        group_key = resolver.key(egress.properties["GroupId"], egress, "GroupId")
+        if group_key in net.security_group_egress:
+            net.security_group_egress[group_key].append(_egress_rule(resolver, egress.properties, egress))
+    for rule in resolver.of_type("AWS::Route53Resolver::ResolverRule"):
+        if resolver.text(rule.properties["RuleType"], rule) != "FORWARD":
+            continue
+        endpoint_key = resolver.key(rule.properties["ResolverEndpointId"], rule, "ResolverEndpointId")
+        if net.resolver_endpoints.get(endpoint_key, None) is None:
+            raise TemplateError(f"{rule.key}: ResolverEndpointId is not a Resolver endpoint of the assembly")
+        targets = tuple(
+            ipaddress.IPv4Address(resolver.text(target["Ip"], rule)) for target in rule.properties.get("TargetIps", ())
+        )
+        domain = resolver.text(rule.properties["DomainName"], rule).rstrip(".")
+        net.forwarding_rules[rule.key] = ForwardingRule(rule.key, rule.name, domain, endpoint_key, targets)
+    for association in resolver.of_type("AWS::Route53Resolver::ResolverRuleAssociation"):
+        rule_key = resolver.key(association.properties["ResolverRuleId"], association, "ResolverRuleId")
+        vpc_key = resolver.key(association.properties["VPCId"], association, "VPCId")
+        if rule_key not in net.forwarding_rules or vpc_key not in net.vpcs:
+            raise TemplateError(f"{association.key}: associates no forwarding rule with a VPC of the assembly")
+        rule = net.forwarding_rules[rule_key]
+        net.forwarding_rules[rule_key] = ForwardingRule(
+            rule.key, rule.name, rule.domain, rule.endpoint, rule.targets, (*rule.vpcs, vpc_key)
+        )
+
+
+def _egress_rule(resolver: Resolver, rule: Mapping[str, Any], at: Resource) -> EgressRule:
+    if "CidrIp" not in rule:
+        raise TemplateError(f"{at.key}: only IPv4 CIDR egress rules are modelled")
+    protocol = resolver.text(rule["IpProtocol"], at).lower()
+    from_port = int(resolver.text(rule.get("FromPort", -1), at))
+    to_port = int(resolver.text(rule.get("ToPort", -1), at))
+    return EgressRule(protocol, _network(resolver.text(rule["CidrIp"], at), at), from_port, to_port)

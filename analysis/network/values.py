@@ -120,7 +120,10 @@ class Resolver:
             return str(separator).join(self.text(p, at) for p in parts)
         if function == "Fn::Select":
             index, items = argument
-            return self._select(int(self.text(index, at)), items, at)
+            text = self.text(index, at)
+            if not text.isdigit():
+                raise TemplateError(f"{at.key}: Fn::Select index {text!r} is not a non-negative integer")
+            return self._select(int(text), items, at)
         if function == "Fn::Split":
             separator, source = argument
             return list(self.text(source, at).split(str(separator)))

@@ -24,8 +24,9 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from cdk_constructs.deploy_time_lookup import DeployTimeCall, TaggedLookup, allow, harden_provider
+from cdk_constructs.network.gateway_endpoint_policy import aws_owned_buckets
 from cdk_constructs.network_vpc import NetworkVpc, SpokeVpc, name_tag
-from org_config.model import AccountRole, OrgConfig
+from org_config.model import ON_PREMISES, AccountRole, OrgConfig
 from org_config.names import (
     firewall_name,
     flow_log_destination,
@@ -143,6 +144,8 @@ class NetworkHubStack(Stack):
             flow_log_destination=flow_logs,
             transit_gateway_id=tgw,
             share_with=None if owner.id == network_account.id else owner.id,
+            organization_id=config.organization.id,
+            aws_buckets=aws_owned_buckets(vpc.region, network.interface_endpoints),
         )
 
     def _shared_services(self, config: OrgConfig) -> None:
@@ -166,13 +169,21 @@ class NetworkHubStack(Stack):
                 supernet=network.supernet,
             )
         if network.on_premises_dns is not None:
+            # On-premises names resolve only where the segment policy lets the VPC reach
+            # on-premises: the Resolver forwards from shared services, so an association
+            # would carry a denied segment's queries past the policy.
+            resolving = {
+                name: vpc_id
+                for name, vpc_id in spoke_ids.items()
+                if network.connection(network.vpcs[name].segment, ON_PREMISES) is not None
+            }
             HybridDns(
                 self,
                 "HybridDns",
                 host=host,
                 dns=network.on_premises_dns,
                 on_premises=network.on_premises,
-                vpc_ids=spoke_ids,
+                vpc_ids=resolving,
                 organization_arn=organization_arn(config),
                 name_prefix=config.organization.name_prefix,
             )

@@ -202,13 +202,21 @@ class Network(_Model):
 
     supernet: str
     # Availability zones per region, by name: the stacks never look them up.
-    availability_zones: dict[str, tuple[str, ...]] = {}
+    availability_zones: dict[str, tuple[str, ...]] = Field(
+        default={},
+        description="per region with VPCs, at least 2 zones the region has (org_config/network_catalog.py)",
+    )
     # Amazon side BGP ASN of the Transit Gateway in each region with VPCs.
     transit_gateway_asns: dict[str, int] = {}
     segments: tuple[Annotated[str, Field(pattern=_NAME)], ...] = ()
-    segment_policy: tuple[SegmentConnection, ...] | None = None  # required: see _segment_problems
+    segment_policy: tuple[SegmentConnection, ...] | None = Field(
+        default=None,
+        description="required when there are VPCs; [] isolates every segment on purpose",
+    )
     vpcs: dict[Annotated[str, Field(pattern=_NAME)], Vpc]
-    on_premises: tuple[str, ...] = ()
+    on_premises: tuple[str, ...] = Field(
+        default=(), description="on-premises CIDR ranges; need network.vpn or network.direct_connect"
+    )
     vpn: Vpn | None = None
     direct_connect: DirectConnect | None = None
     on_premises_dns: OnPremisesDns | None = None
@@ -217,8 +225,14 @@ class Network(_Model):
     services_vpc: str | None = None
     # Interface endpoints served centrally from services_vpc (service names as in
     # com.amazonaws.<region>.<name>).
-    interface_endpoints: tuple[Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)*$")], ...] = ()
-    firewall: Firewall = Firewall()
+    interface_endpoints: tuple[Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)*$")], ...] = Field(
+        default=(),
+        description="services AWS offers as interface endpoints (org_config/network_catalog.py), each once",
+    )
+    firewall: Firewall = Field(
+        default=Firewall(),
+        description="required when there are VPCs: at least one rule or allowed domain",
+    )
 
     @field_validator("supernet")
     @classmethod

@@ -14,6 +14,7 @@ values never travel through exports.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -501,10 +502,8 @@ def _read_resolver(resolver: Resolver, net: Network) -> None:
         vpc_key = resolver.key(association.properties["VPCId"], association, "VPCId")
         if rule_key not in net.forwarding_rules or vpc_key not in net.vpcs:
             raise TemplateError(f"{association.key}: associates no forwarding rule with a VPC of the assembly")
-        rule = net.forwarding_rules[rule_key]
-        net.forwarding_rules[rule_key] = ForwardingRule(
-            rule.key, rule.name, rule.domain, rule.endpoint, rule.targets, (*rule.vpcs, vpc_key)
-        )
+        known = net.forwarding_rules[rule_key]
+        net.forwarding_rules[rule_key] = dataclasses.replace(known, vpcs=(*known.vpcs, vpc_key))
 
 
 def _egress_rule(resolver: Resolver, rule: Mapping[str, Any], at: Resource) -> EgressRule:

@@ -17,6 +17,7 @@ from aws_cdk import aws_ram as ram
 from constructs import Construct
 
 from cdk_constructs.deploy_time_lookup import DeployTimeCall, allow
+from cdk_constructs.network.gateway_endpoint_policy import gateway_endpoint_policy
 from org_config.names import route_table_name, subnet_name, tgw_attachment_name, vpc_name
 
 
@@ -183,11 +184,15 @@ class SpokeVpc(NetworkVpc):
       route to the Transit Gateway (the Transit Gateway route table of the VPC's segment
       decides what is reachable);
     * gateway endpoints for S3 and DynamoDB on that table (gateway endpoints cannot be
-      reached through a Transit Gateway, and they cost nothing);
+      reached through a Transit Gateway, and they cost nothing), each with a policy that
+      allows only the resources of ``organization_id`` and, for S3, reading the
+      AWS-owned ``aws_buckets`` (see :mod:`cdk_constructs.network.gateway_endpoint_policy`):
+      what bypasses the firewall cannot reach another account's bucket or table;
     * the workload subnets shared through RAM only with ``share_with`` (an account id of
       this organization), never with external principals.
 
-    ``attachment`` is the Transit Gateway attachment and ``private_routes`` the VPC's table.
+    ``attachment`` is the Transit Gateway attachment, ``private_routes`` the VPC's table and
+    ``gateway_endpoints`` the two endpoints by service.
     """
 
     def __init__(
@@ -204,6 +209,8 @@ class SpokeVpc(NetworkVpc):
         flow_log_destination: str,
         transit_gateway_id: str,
         share_with: str | None,
+        organization_id: str,
+        aws_buckets: Sequence[str],
     ) -> None:
         super().__init__(
             scope,
@@ -232,14 +239,18 @@ class SpokeVpc(NetworkVpc):
             transit_gateway_id=transit_gateway_id,
         )
         default_route.add_resource_dependency(self.attachment)  # a route to a TGW needs the attachment first
+        self.gateway_endpoints: dict[str, ec2.CfnVPCEndpoint] = {}
         for service in ("s3", "dynamodb"):
-            ec2.CfnVPCEndpoint(
+            self.gateway_endpoints[service] = ec2.CfnVPCEndpoint(
                 self,
                 f"{service.capitalize()}Endpoint",
                 vpc_id=self.vpc.ref,
                 service_name=f"com.amazonaws.{region}.{service}",
                 vpc_endpoint_type="Gateway",
                 route_table_ids=[self.private_routes.ref],
+                policy_document=gateway_endpoint_policy(
+                    service, organization_id=organization_id, aws_buckets=aws_buckets
+                ),
             )
         if share_with is not None:
             ram.CfnResourceShare(

@@ -4,13 +4,15 @@ firewall, VPN, Direct Connect and hybrid DNS settings.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from org_config.common import _NAME, _Model
+from org_config.common import _NAME, _Model, raise_problems
+from org_config.network_catalog import AVAILABILITY_ZONES, INTERFACE_ENDPOINT_SERVICES
 
 
 def _parse_network(value: str) -> ipaddress.IPv4Network:
@@ -200,13 +202,21 @@ class Network(_Model):
 
     supernet: str
     # Availability zones per region, by name: the stacks never look them up.
-    availability_zones: dict[str, tuple[str, ...]] = {}
+    availability_zones: dict[str, tuple[str, ...]] = Field(
+        default={},
+        description="per region with VPCs, at least 2 zones the region has (org_config/network_catalog.py)",
+    )
     # Amazon side BGP ASN of the Transit Gateway in each region with VPCs.
     transit_gateway_asns: dict[str, int] = {}
     segments: tuple[Annotated[str, Field(pattern=_NAME)], ...] = ()
-    segment_policy: tuple[SegmentConnection, ...] = ()
+    segment_policy: tuple[SegmentConnection, ...] | None = Field(
+        default=None,
+        description="required when there are VPCs; [] isolates every segment on purpose",
+    )
     vpcs: dict[Annotated[str, Field(pattern=_NAME)], Vpc]
-    on_premises: tuple[str, ...] = ()
+    on_premises: tuple[str, ...] = Field(
+        default=(), description="on-premises CIDR ranges; need network.vpn or network.direct_connect"
+    )
     vpn: Vpn | None = None
     direct_connect: DirectConnect | None = None
     on_premises_dns: OnPremisesDns | None = None
@@ -215,8 +225,14 @@ class Network(_Model):
     services_vpc: str | None = None
     # Interface endpoints served centrally from services_vpc (service names as in
     # com.amazonaws.<region>.<name>).
-    interface_endpoints: tuple[Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)*$")], ...] = ()
-    firewall: Firewall = Firewall()
+    interface_endpoints: tuple[Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)*$")], ...] = Field(
+        default=(),
+        description="services AWS offers as interface endpoints (org_config/network_catalog.py), each once",
+    )
+    firewall: Firewall = Field(
+        default=Firewall(),
+        description="required when there are VPCs: at least one rule or allowed domain",
+    )
 
     @field_validator("supernet")
     @classmethod
@@ -227,125 +243,198 @@ class Network(_Model):
     @field_validator("on_premises")
     @classmethod
     def _on_premises(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for cidr in value:
-            _parse_network(cidr)
+        problems = []
+        for index, cidr in enumerate(value):
+            try:
+                _parse_network(cidr)
+            except ValueError as err:
+                problems.append(f"network.on_premises[{index}]: {err}")
+        raise_problems(problems)
         return value
 
     @field_validator("transit_gateway_asns")
     @classmethod
     def _asns(cls, value: dict[str, int]) -> dict[str, int]:
+        problems = []
         for region, asn in value.items():
             try:
                 _asn_rule(asn)
             except ValueError as err:
-                raise ValueError(f"{region}: {err}") from None
+                problems.append(f"network.transit_gateway_asns.{region}: {err}")
+        raise_problems(problems)
         return value
 
     @model_validator(mode="after")
-    def _no_overlaps(self) -> Network:
+    def _rules(self) -> Network:
+        """Every cross-field rule of the section, each problem collected, in a stable order."""
+        raise_problems(
+            [
+                *self._overlap_problems(),
+                *self._segment_problems(),
+                *self._zone_problems(),
+                *self._endpoint_problems(),
+                *self._hybrid_problems(),
+                *self._firewall_problems(),
+            ]
+        )
+        return self
+
+    def _overlap_problems(self) -> list[str]:
+        problems = []
         supernet = ipaddress.IPv4Network(self.supernet)
         named: list[tuple[str, ipaddress.IPv4Network]] = []
         for name, vpc in self.vpcs.items():
             if not vpc.network.subnet_of(supernet):
-                raise ValueError(f"network.vpcs.{name}.cidr: {vpc.cidr} is outside network.supernet {self.supernet}")
+                problems.append(f"network.vpcs.{name}.cidr: {vpc.cidr} is outside network.supernet {self.supernet}")
             named.append((f"network.vpcs.{name}.cidr", vpc.network))
         for index, cidr in enumerate(self.on_premises):
             named.append((f"network.on_premises[{index}]", ipaddress.IPv4Network(cidr)))
         for i, (field_a, net_a) in enumerate(named):
             for field_b, net_b in named[i + 1 :]:
                 if net_a.overlaps(net_b):
-                    raise ValueError(f"{field_b}: {net_b} overlaps {field_a} {net_a}")
-        return self
+                    problems.append(f"{field_b}: {net_b} overlaps {field_a} {net_a}")
+        return problems
 
-    @model_validator(mode="after")
-    def _segments(self) -> Network:
+    def _segment_problems(self) -> list[str]:
+        problems = []
         for index, segment in enumerate(self.segments):
             if segment in HUB_SEGMENTS or segment in (ON_PREMISES, INTERNET) or self.segments.count(segment) > 1:
-                raise ValueError(f"network.segments[{index}]: '{segment}' is reserved or listed twice")
+                problems.append(f"network.segments[{index}]: '{segment}' is reserved or listed twice")
         known = (*self.segments, *HUB_SEGMENTS)
         for name, vpc in self.vpcs.items():
             if vpc.segment not in known:
-                raise ValueError(
+                problems.append(
                     f"network.vpcs.{name}.segment: '{vpc.segment}' is not in network.segments "
                     f"(nor one of {', '.join(HUB_SEGMENTS)})"
                 )
+        if self.segment_policy is None and self.vpcs:
+            # A decision, not a default: without a policy nothing reaches anything, which
+            # a user should choose on purpose rather than get by leaving the key out.
+            problems.append(
+                "network.segment_policy: required: it decides which segments reach each other, on-premises and "
+                "the internet (write [] to isolate every segment on purpose)"
+            )
         ends = (*self.segments, ON_PREMISES, INTERNET)
-        for index, connection in enumerate(self.segment_policy):
+        for index, connection in enumerate(self.policy):
             for position, end in enumerate(connection.between):
                 if end not in ends:
-                    raise ValueError(
+                    problems.append(
                         f"network.segment_policy[{index}].between[{position}]: '{end}' is not a segment "
                         f"of network.segments, '{ON_PREMISES}' or '{INTERNET}'"
                     )
             if INTERNET in connection.between and not connection.inspected:
-                raise ValueError(
+                problems.append(
                     f"network.segment_policy[{index}].inspected: traffic to the internet always passes the firewall"
                 )
             if connection.between[0] == connection.between[1]:
-                raise ValueError(
+                problems.append(
                     f"network.segment_policy[{index}].between: a segment always reaches itself; name two different ends"
                 )
             if ON_PREMISES in connection.between and INTERNET in connection.between:
-                raise ValueError(
+                problems.append(
                     f"network.segment_policy[{index}].between: on-premises does not reach the internet here"
                 )
         # One route table per segment plus the hub's own must fit the Transit Gateway quota.
         tables = len(self.segments) + len(_FIXED_ROUTE_TABLES)
         if tables > TGW_MAX_ROUTE_TABLES:
-            raise ValueError(
+            problems.append(
                 f"network.segments: {len(self.segments)} segments need {tables} Transit Gateway route tables; "
                 f"a Transit Gateway has at most {TGW_MAX_ROUTE_TABLES}"
             )
-        return self
+        return problems
 
-    @model_validator(mode="after")
-    def _zones_and_sizes(self) -> Network:
+    def _zone_problems(self) -> list[str]:
+        problems = []
         for name, vpc in self.vpcs.items():
             zones = self.availability_zones.get(vpc.region)
             if zones is None:
-                raise ValueError(f"network.availability_zones: no availability zones for {vpc.region} (VPC '{name}')")
+                problems.append(f"network.availability_zones: no availability zones for {vpc.region} (VPC '{name}')")
+                continue
             prefix = vpc.subnet_prefix(len(zones))
             if prefix > SMALLEST_SUBNET_PREFIX or len(zones) > 2 ** (ATTACHMENT_SUBNET_PREFIX - prefix):
-                raise ValueError(
+                problems.append(
                     f"network.vpcs.{name}.cidr: {vpc.cidr} is too small for {len(zones)} availability zones "
                     f"(its subnets would be /{prefix}; the smallest subnet is /{SMALLEST_SUBNET_PREFIX})"
                 )
         for region, zones in self.availability_zones.items():
             # The attachments need two AZs to survive one; NAT and firewall endpoints are per AZ.
             if len(zones) < 2:
-                raise ValueError(
+                problems.append(
                     f"network.availability_zones.{region}: {len(zones)} given; a Transit Gateway attachment "
                     "needs subnets in at least 2 availability zones"
                 )
+            offered = AVAILABILITY_ZONES.get(region)
             for zone in zones:
                 if not re.fullmatch(rf"{re.escape(region)}[a-z]", zone) or zones.count(zone) > 1:
-                    raise ValueError(
+                    problems.append(
                         f"network.availability_zones.{region}: '{zone}' is not a zone of {region} or is listed twice"
                     )
-        return self
+                elif offered is not None and zone not in offered:
+                    problems.append(
+                        f"network.availability_zones.{region}: '{zone}' is not an availability zone of {region} "
+                        f"(it has {', '.join(offered)})"
+                    )
+        return problems
 
-    @model_validator(mode="after")
-    def _hybrid(self) -> Network:
+    def _endpoint_problems(self) -> list[str]:
+        problems = []
+        for index, service in enumerate(self.interface_endpoints):
+            if service not in INTERFACE_ENDPOINT_SERVICES:
+                close = difflib.get_close_matches(service, sorted(INTERFACE_ENDPOINT_SERVICES), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                problems.append(
+                    f"network.interface_endpoints[{index}]: '{service}' is not a service AWS offers as an "
+                    f"interface endpoint{hint}"
+                )
+            elif self.interface_endpoints.count(service) > 1 and self.interface_endpoints.index(service) < index:
+                problems.append(f"network.interface_endpoints[{index}]: '{service}' is listed twice")
+        return problems
+
+    def _hybrid_problems(self) -> list[str]:
+        problems = []
         if self.vpn is not None:
             for region, asn in self.transit_gateway_asns.items():
                 if asn == self.vpn.bgp_asn:
-                    raise ValueError(
+                    problems.append(
                         f"network.vpn.bgp_asn: {asn} is also the Transit Gateway ASN in {region}; BGP needs two ASNs"
                     )
         if self.on_premises_dns is not None:
             ranges = [ipaddress.IPv4Network(c) for c in self.on_premises]
             for index, address in enumerate(self.on_premises_dns.resolvers):
                 if not any(ipaddress.IPv4Address(address) in r for r in ranges):
-                    raise ValueError(
+                    problems.append(
                         f"network.on_premises_dns.resolvers[{index}]: {address} is not in network.on_premises"
                     )
-        connects_on_premises = any(ON_PREMISES in c.between for c in self.segment_policy)
-        if connects_on_premises and (not self.on_premises or (self.vpn is None and self.direct_connect is None)):
-            raise ValueError(
+        connected = self.vpn is not None or self.direct_connect is not None
+        connects_on_premises = any(ON_PREMISES in c.between for c in self.policy)
+        if connects_on_premises and (not self.on_premises or not connected):
+            problems.append(
                 "network.segment_policy: connects on-premises, but network.on_premises or a "
                 "network.vpn / network.direct_connect is missing"
             )
-        return self
+        elif self.on_premises and not connected:
+            # Ranges without a connection would only ever be blackholed: say so instead.
+            problems.append(
+                "network.on_premises: ranges are given but neither network.vpn nor network.direct_connect "
+                "connects them; add the connection or remove the ranges"
+            )
+        return problems
+
+    def _firewall_problems(self) -> list[str]:
+        if not self.vpcs or self.firewall.rules or self.firewall.allowed_domains:
+            return []  # no VPCs: no hub, no firewall
+        inspected = [f"segment_policy[{i}]" for i, c in enumerate(self.policy) if c.inspected]
+        why = f"the segment policy inspects traffic ({', '.join(inspected)})" if inspected else "the hub inspects"
+        # A firewall policy without rule groups is what Control Tower's CT.NETWORK-FIREWALL.PR.1 refuses.
+        return [
+            f"network.firewall: required, with at least one rule or allowed domain: {why}, and a Network "
+            "Firewall policy without rule groups is refused (Control Tower CT.NETWORK-FIREWALL.PR.1)"
+        ]
+
+    @property
+    def policy(self) -> tuple[SegmentConnection, ...]:
+        """The segment policy (empty when the required key is missing and validation failed)."""
+        return self.segment_policy or ()
 
     # Questions the stacks and the analysis ask of the policy.
 
@@ -361,4 +450,4 @@ class Network(_Model):
         segment reaches itself, uninspected."""
         if a == b and a in self.segments:
             return SegmentConnection(between=(a, b), inspected=False)
-        return next((c for c in self.segment_policy if set(c.between) == {a, b}), None)
+        return next((c for c in self.policy if set(c.between) == {a, b}), None)

@@ -23,7 +23,14 @@ from analysis.disaster_recovery.report import (
 )
 from analysis.disaster_recovery.tiers import TierReport
 from analysis.network.cost import cost_at_rest, egress_model, load_prices, render_break_even, render_cost_table
-from analysis.network.report import network_from_assembly, reachability_matrix, render_matrix
+from analysis.network.report import (
+    dns_matrix,
+    network_from_assembly,
+    reachability_matrix,
+    render_dns,
+    render_gateway_endpoints,
+    render_matrix,
+)
 from analysis.organization.guardrail_cases import CASES
 from analysis.organization.report import (
     build_organization,
@@ -66,12 +73,15 @@ def organization_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dic
 
 
 def network_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dict[str, str]:
-    """The reachability matrix, the cost at rest and the central-egress break-even, all
-    computed from the synthesized templates."""
+    """The reachability matrix, DNS reachability, what the gateway endpoints allow, the
+    cost at rest and the central-egress break-even, all computed from the synthesized
+    templates."""
     net = network_from_assembly(config, stacks)
     prices = load_prices()
     return {
         "network-reachability-matrix": render_matrix(reachability_matrix(config, net)),
+        "network-dns-reachability": render_dns(dns_matrix(config, net)),
+        "network-gateway-endpoints": render_gateway_endpoints(config, net),
         "network-cost-at-rest": render_cost_table(cost_at_rest(stacks, prices), prices),
         "network-egress-break-even": render_break_even(egress_model(net, prices), prices.currency),
     }

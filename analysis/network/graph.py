@@ -7,60 +7,34 @@ Network Firewall endpoint, gateway endpoints, prefix lists), Transit Gateways wi
 attachments, route tables, associations, propagations, static and blackhole routes, VPN
 connections and inter-region peering.
 
-Values are resolved through ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Select``/``Fn::Split``
-and literals. An id created in another template (the peer region's Transit Gateway, the
-peering attachment on the accepter side, a firewall endpoint) arrives through a lookup
-custom resource (``Custom::AWS``, an EC2 or Network Firewall ``describe*`` call filtered by
-``tag:Name`` or by name); it resolves to the resource of the described type that carries
-that name in the call's region, anywhere in the assembly. ``Fn::ImportValue`` is an error:
-cross-stack values never travel through exports.
+Values are resolved by ``analysis.network.values`` (intrinsics and the lookup custom
+resources that carry ids across templates); ``Fn::ImportValue`` is an error: cross-stack
+values never travel through exports.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
-import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from analysis.assembly import StackTemplate
+from analysis.network.endpoint_policy import EndpointScope, PolicyShapeError, endpoint_scope
+from analysis.network.values import (
+    DX_ASSOCIATION,
+    ENDPOINT_MARK,
+    Endpoint,
+    Key,
+    Resolver,
+    Resource,
+    TemplateError,
+)
 
 IPv4Network = ipaddress.IPv4Network
 
-
-class TemplateError(ValueError):
-    """The templates use a shape the analysis does not model; the message names the resource."""
-
-
-@dataclass(frozen=True, order=True)
-class Key:
-    """A resource of the assembly: its stack and logical id (``#vpn`` marks the implicit
-    Transit Gateway attachment of a VPN connection)."""
-
-    stack: str
-    logical_id: str
-
-    def __str__(self) -> str:
-        return f"{self.stack}/{self.logical_id}"
-
-
-@dataclass(frozen=True)
-class Resource:
-    key: Key
-    type: str
-    properties: Mapping[str, Any]
-    region: str
-    account: str
-
-    @property
-    def name(self) -> str:
-        """The ``Name`` tag, or the logical id when there is none."""
-        for tag in self.properties.get("Tags", ()):
-            if isinstance(tag, Mapping) and tag.get("Key") == "Name" and isinstance(tag.get("Value"), str):
-                return str(tag["Value"])
-        return self.key.logical_id
+__all__ = ["Key", "Network", "Resource", "TemplateError", "build_network"]
 
 
 # --- route targets --------------------------------------------------------------------
@@ -193,6 +167,45 @@ class TgwRouteTable:
     routes: list[Route] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ResolverEndpoint:
+    """A Route 53 Resolver endpoint: its network interfaces sit in ``subnets``."""
+
+    key: Key
+    name: str
+    direction: str  # INBOUND or OUTBOUND
+    subnets: tuple[Key, ...]
+    security_groups: tuple[Key, ...]
+
+
+@dataclass(frozen=True)
+class ForwardingRule:
+    """A Resolver rule that forwards queries for ``domain`` from the VPCs it is associated
+    with, through an outbound endpoint, to ``targets``."""
+
+    key: Key
+    name: str
+    domain: str
+    endpoint: Key
+    targets: tuple[ipaddress.IPv4Address, ...]
+    vpcs: tuple[Key, ...] = ()
+
+
+@dataclass(frozen=True)
+class EgressRule:
+    """One outbound rule of a security group."""
+
+    protocol: str  # tcp, udp, icmp or -1 (all)
+    cidr: IPv4Network
+    from_port: int
+    to_port: int
+
+    def allows(self, protocol: str, address: ipaddress.IPv4Address, port: int) -> bool:
+        if self.protocol not in ("-1", protocol) or address not in self.cidr:
+            return False
+        return self.protocol == "-1" or self.from_port <= port <= self.to_port
+
+
 @dataclass
 class Network:
     """Everything the flow evaluation needs, keyed by resource."""
@@ -210,6 +223,10 @@ class Network:
     associations: dict[tuple[Key, Key], Key] = field(default_factory=dict)  # (attachment, TGW) -> route table
     on_premises: tuple[IPv4Network, ...] = ()
     resources: dict[Key, Resource] = field(default_factory=dict)
+    gateway_endpoint_scopes: dict[Key, EndpointScope] = field(default_factory=dict)
+    resolver_endpoints: dict[Key, ResolverEndpoint] = field(default_factory=dict)
+    forwarding_rules: dict[Key, ForwardingRule] = field(default_factory=dict)
+    security_group_egress: dict[Key, list[EgressRule]] = field(default_factory=dict)
 
     def name(self, key: Key) -> str:
         return self.resources[key].name if key in self.resources else str(key)
@@ -230,210 +247,6 @@ class Network:
         return next((f for f in self.firewalls.values() if subnet in f.subnets_by_az.values()), None)
 
 
-# --- resolving CloudFormation values ---------------------------------------------------
-
-_AZ = re.compile(r"\b([a-z]{2}(?:-[a-z]+)+-\d[a-z])\b")
-_REF_MARK = "@ref@"
-_DX_ASSOCIATION = "AWS::DirectConnect::DirectConnectGatewayAssociation"
-_ENDPOINT_MARK = "@endpoint@"
-# What a lookup custom resource's describe call returns, by action.
-_DESCRIBED_TYPES: Mapping[str, tuple[str, ...]] = {
-    "describeTransitGateways": ("AWS::EC2::TransitGateway",),
-    "describeTransitGatewayPeeringAttachments": ("AWS::EC2::TransitGatewayPeeringAttachment",),
-    "describeTransitGatewayAttachments": (
-        "AWS::EC2::TransitGatewayPeeringAttachment",
-        "AWS::EC2::TransitGatewayVpcAttachment",
-        "AWS::EC2::TransitGatewayAttachment",
-        "AWS::EC2::VPNConnection",
-        "AWS::DirectConnect::DirectConnectGatewayAssociation",
-    ),
-    "describeTransitGatewayRouteTables": ("AWS::EC2::TransitGatewayRouteTable",),
-    "describeVpcs": ("AWS::EC2::VPC",),
-    "describeSubnets": ("AWS::EC2::Subnet",),
-    "describeFirewall": ("AWS::NetworkFirewall::Firewall",),
-}
-
-
-@dataclass(frozen=True)
-class _Endpoint:
-    """A resolved firewall endpoint id."""
-
-    firewall: Key
-    az: str
-
-
-Resolved = str | Key | _Endpoint | list["Resolved"]
-
-
-class _Resolver:
-    def __init__(self, stacks: Sequence[StackTemplate]) -> None:
-        self.resources: dict[Key, Resource] = {}
-        for stack in stacks:
-            for logical_id, resource in stack.template.get("Resources", {}).items():
-                key = Key(stack.name, logical_id)
-                self.resources[key] = Resource(
-                    key, resource["Type"], resource.get("Properties", {}), stack.region, stack.account
-                )
-
-    def of_type(self, *types: str) -> list[Resource]:
-        return sorted((r for r in self.resources.values() if r.type in types), key=lambda r: r.key)
-
-    def resolve(self, value: Any, at: Resource) -> Resolved:
-        """A property value as a literal string, a resource key, a firewall endpoint or a list."""
-        if isinstance(value, str):
-            return value
-        if isinstance(value, int | float | bool):
-            return str(value).lower() if isinstance(value, bool) else str(value)
-        if isinstance(value, list):
-            return [self.resolve(v, at) for v in value]
-        if not isinstance(value, Mapping) or len(value) != 1:
-            raise TemplateError(f"{at.key}: cannot resolve {value!r}")
-        function, argument = next(iter(value.items()))
-        if function == "Ref":
-            return self._ref(str(argument), at)
-        if function == "Fn::GetAtt":
-            logical_id, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
-            return self._get_att(Key(at.key.stack, logical_id), str(attribute), at)
-        if function == "Fn::Join":
-            separator, parts = argument
-            return str(separator).join(self.text(p, at) for p in parts)
-        if function == "Fn::Select":
-            index, items = argument
-            return self._select(int(self.text(index, at)), items, at)
-        if function == "Fn::Split":
-            separator, source = argument
-            return list(self.text(source, at).split(str(separator)))
-        if function == "Fn::ImportValue":
-            raise TemplateError(f"{at.key}: Fn::ImportValue; cross-stack values must not travel through exports")
-        raise TemplateError(f"{at.key}: unsupported intrinsic {function}")
-
-    def text(self, value: Any, at: Resource) -> str:
-        """A value rendered as text; a resource reference becomes a token a lookup can follow."""
-        resolved = self.resolve(value, at)
-        if isinstance(resolved, Key):
-            return f"{_REF_MARK}{resolved.stack}/{resolved.logical_id}"
-        if isinstance(resolved, _Endpoint):
-            return f"{_ENDPOINT_MARK}{resolved.az}|{resolved.firewall.stack}/{resolved.firewall.logical_id}"
-        if isinstance(resolved, str):
-            return resolved
-        raise TemplateError(f"{at.key}: expected text, got {resolved!r}")
-
-    def key(self, value: Any, at: Resource, what: str) -> Key:
-        resolved = self.resolve(value, at)
-        if isinstance(resolved, str) and resolved.startswith(_REF_MARK):
-            stack, logical_id = resolved.removeprefix(_REF_MARK).rsplit("/", 1)
-            resolved = Key(stack, logical_id)
-        if not isinstance(resolved, Key):
-            raise TemplateError(f"{at.key}: {what} must reference a resource of the assembly (got {resolved!r})")
-        return resolved
-
-    def _ref(self, name: str, at: Resource) -> Resolved:
-        pseudo = {
-            "AWS::Region": at.region,
-            "AWS::AccountId": at.account,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-        }
-        if name in pseudo:
-            return pseudo[name]
-        key = Key(at.key.stack, name)
-        if key not in self.resources:
-            raise TemplateError(f"{at.key}: Ref to {name}, which is not a resource of {at.key.stack}")
-        return key
-
-    def _get_att(self, key: Key, attribute: str, at: Resource) -> Resolved:
-        target = self.resources.get(key)
-        if target is None:
-            raise TemplateError(f"{at.key}: Fn::GetAtt on {key.logical_id}, which is not a resource of {key.stack}")
-        if target.type == "Custom::AWS":
-            return self._lookup(target, attribute)
-        if attribute == "EndpointIds" and target.type == "AWS::NetworkFirewall::Firewall":
-            # "az:vpce-id" per endpoint, taken in the order of the subnet mappings (AWS does
-            # not promise an order: a lookup of the endpoint by AZ is the safer shape).
-            return [f"{az}:{_ENDPOINT_MARK}{az}|{key.stack}/{key.logical_id}" for az in self._firewall_azs(target)]
-        if attribute in target.properties and isinstance(target.properties[attribute], str):
-            return str(target.properties[attribute])  # e.g. a VPC's CidrBlock
-        return key  # Id, TransitGatewayAttachmentId, ...: the resource itself
-
-    def _select(self, index: int, items: Any, at: Resource) -> Resolved:
-        resolved = self.resolve(items, at)
-        if not isinstance(resolved, list) or not 0 <= index < len(resolved):
-            raise TemplateError(f"{at.key}: Fn::Select index {index} out of range")
-        return resolved[index]
-
-    def _firewall_azs(self, firewall: Resource) -> list[str]:
-        azs = []
-        for mapping in firewall.properties.get("SubnetMappings", ()):
-            subnet = self.resources[self.key(mapping["SubnetId"], firewall, "SubnetMappings.SubnetId")]
-            azs.append(self.text(subnet.properties["AvailabilityZone"], subnet))
-        return azs
-
-    def _lookup(self, custom: Resource, attribute: str) -> Resolved:
-        """Resolve ``Fn::GetAtt`` on an ``AwsCustomResource`` describe call: the one resource
-        of the described type, in the call's region, that every filter of the call selects."""
-        call = json.loads(self.text(custom.properties.get("Create") or custom.properties["Update"], custom))
-        action = str(call.get("action", ""))
-        region = str(call.get("region") or custom.region)
-        types = _DESCRIBED_TYPES.get(action)
-        if types is None:
-            raise TemplateError(f"{custom.key}: lookup action {action!r} is not modelled")
-        parameters: Mapping[str, Any] = call.get("parameters", {})
-        filters = {str(f.get("Name")): [str(v) for v in f.get("Values", ())] for f in parameters.get("Filters", ())}
-        if "FirewallName" in parameters:
-            filters["firewall-name"] = [str(parameters["FirewallName"])]
-        candidates = [r for r in self.of_type(*types) if region in _regions_seen_from(r)]
-        found = [r for r in candidates if all(self._selects(r, name, values) for name, values in filters.items())]
-        if len(found) != 1:
-            raise TemplateError(
-                f"{custom.key}: {action} with {filters} in {region} matches {len(found)} resources of the assembly"
-            )
-        target = found[0].key
-        if found[0].type == "AWS::EC2::VPNConnection":
-            return Key(target.stack, f"{target.logical_id}#vpn")
-        if found[0].type == _DX_ASSOCIATION:
-            return Key(target.stack, f"{target.logical_id}#dx")
-        if found[0].type == "AWS::NetworkFirewall::Firewall":
-            text = f"{attribute} {json.dumps(call.get('physicalResourceId', ''))} {call.get('outputPaths', '')}"
-            az = _AZ.search(text)
-            if az is None:
-                raise TemplateError(f"{custom.key}: firewall endpoint lookup names no Availability Zone")
-            return _Endpoint(target, az.group(1))
-        return target
-
-    def _selects(self, resource: Resource, name: str, values: Sequence[str]) -> bool:
-        """Whether a describe filter ``name`` with ``values`` selects ``resource``."""
-        mark = f"{_REF_MARK}{resource.key.stack}/{resource.key.logical_id}"
-        properties = resource.properties
-        if name == "tag:Name":
-            return resource.name in values
-        if name == "firewall-name":
-            return properties.get("FirewallName") in values
-        if name == "resource-id":
-            literal = properties.get("DirectConnectGatewayId")
-            return mark in values or (isinstance(literal, str) and literal in values)
-        if name == "resource-type":
-            kinds = {
-                "AWS::EC2::VPNConnection": "vpn",
-                _DX_ASSOCIATION: "direct-connect-gateway",
-                "AWS::EC2::TransitGatewayPeeringAttachment": "peering",
-            }
-            return kinds.get(resource.type, "vpc") in values
-        if name == "transit-gateway-id":
-            own = properties.get("TransitGatewayId", properties.get("AssociatedGatewayId"))
-            return own is not None and self.text(own, resource) in values
-        if name == "state":
-            return True  # every resource of the assembly is taken as available
-        raise TemplateError(f"{resource.key}: lookup filter {name!r} is not modelled")
-
-
-def _regions_seen_from(resource: Resource) -> tuple[str, ...]:
-    """Regions where a describe call finds the resource: a peering attachment is visible
-    from both of its ends."""
-    if resource.type == "AWS::EC2::TransitGatewayPeeringAttachment":
-        return (resource.region, str(resource.properties.get("PeerRegion", resource.region)))
-    return (resource.region,)
-
-
 def _network(text: str, at: Resource) -> IPv4Network:
     try:
         return IPv4Network(text, strict=True)
@@ -451,16 +264,17 @@ def build_network(stacks: Iterable[StackTemplate], on_premises: Sequence[str] = 
     ``on_premises`` are the ranges the on-premises routers advertise over BGP (the config's
     on-premises ranges): the templates cannot say what a peer will announce.
     """
-    resolver = _Resolver(list(stacks))
+    resolver = Resolver(list(stacks))
     net = Network(resources=resolver.resources, on_premises=tuple(IPv4Network(c) for c in on_premises))
     _read_vpcs(resolver, net)
     _read_vpc_routes(resolver, net)
     _read_transit_gateways(resolver, net)
     _read_tgw_routes(resolver, net)
+    _read_resolver(resolver, net)
     return net
 
 
-def _read_vpcs(resolver: _Resolver, net: Network) -> None:
+def _read_vpcs(resolver: Resolver, net: Network) -> None:
     for vpc in resolver.of_type("AWS::EC2::VPC"):
         cidr = _network(resolver.text(vpc.properties["CidrBlock"], vpc), vpc)
         net.vpcs[vpc.key] = Vpc(vpc.key, vpc.name, vpc.region, (cidr,))
@@ -491,7 +305,7 @@ def _read_vpcs(resolver: _Resolver, net: Network) -> None:
         net.firewalls[firewall.key] = Firewall(firewall.key, firewall.name, vpc_key, by_az)
 
 
-def _read_vpc_routes(resolver: _Resolver, net: Network) -> None:
+def _read_vpc_routes(resolver: Resolver, net: Network) -> None:
     for table in resolver.of_type("AWS::EC2::RouteTable"):
         vpc_key = resolver.key(table.properties["VpcId"], table, "VpcId")
         local = [Route(cidr, Local(), "local") for cidr in net.vpcs[vpc_key].cidrs]
@@ -509,12 +323,16 @@ def _read_vpc_routes(resolver: _Resolver, net: Network) -> None:
         if endpoint.properties.get("VpcEndpointType", "Gateway") != "Gateway":
             continue
         service = resolver.text(endpoint.properties["ServiceName"], endpoint).rsplit(".", 1)[-1]
+        try:
+            net.gateway_endpoint_scopes[endpoint.key] = endpoint_scope(endpoint.properties.get("PolicyDocument"))
+        except PolicyShapeError as err:
+            raise TemplateError(f"{endpoint.key}: PolicyDocument: {err}") from None
         for table_ref in endpoint.properties.get("RouteTableIds", ()):
             table_key = resolver.key(table_ref, endpoint, "RouteTableIds")
             net.route_tables[table_key].gateway_endpoints[service] = endpoint.key
 
 
-def _destinations(resolver: _Resolver, route: Resource) -> list[IPv4Network]:
+def _destinations(resolver: Resolver, route: Resource) -> list[IPv4Network]:
     properties = route.properties
     if "DestinationCidrBlock" in properties:
         return [_network(resolver.text(properties["DestinationCidrBlock"], route), route)]
@@ -529,7 +347,7 @@ def _destinations(resolver: _Resolver, route: Resource) -> list[IPv4Network]:
     raise TemplateError(f"{route.key}: only IPv4 destinations (CIDR block or prefix list) are modelled")
 
 
-def _vpc_route_target(resolver: _Resolver, route: Resource) -> Target:
+def _vpc_route_target(resolver: Resolver, route: Resource) -> Target:
     properties = route.properties
     if "TransitGatewayId" in properties:
         return TransitGatewayTarget(resolver.key(properties["TransitGatewayId"], route, "TransitGatewayId"))
@@ -542,18 +360,18 @@ def _vpc_route_target(resolver: _Resolver, route: Resource) -> Target:
         return Unsupported(f"gateway {resolver.resources[gateway].type}")
     if "VpcEndpointId" in properties:
         resolved = resolver.resolve(properties["VpcEndpointId"], route)
-        if isinstance(resolved, str) and _ENDPOINT_MARK in resolved:
-            az, reference = resolved.split(_ENDPOINT_MARK, 1)[1].split("|", 1)
+        if isinstance(resolved, str) and ENDPOINT_MARK in resolved:
+            az, reference = resolved.split(ENDPOINT_MARK, 1)[1].split("|", 1)
             stack, logical_id = reference.rsplit("/", 1)
             return FirewallEndpoint(Key(stack, logical_id), az)
-        if isinstance(resolved, _Endpoint):
+        if isinstance(resolved, Endpoint):
             return FirewallEndpoint(resolved.firewall, resolved.az)
         return Unsupported(f"VPC endpoint {resolved!r}")
     others = sorted(k for k in properties if k.endswith("Id") and k != "RouteTableId")
     return Unsupported(", ".join(others) or "no target")
 
 
-def _read_transit_gateways(resolver: _Resolver, net: Network) -> None:
+def _read_transit_gateways(resolver: Resolver, net: Network) -> None:
     for tgw in resolver.of_type("AWS::EC2::TransitGateway"):
         for option in ("DefaultRouteTableAssociation", "DefaultRouteTablePropagation"):
             if _enabled(tgw.properties.get(option, "enable")):
@@ -582,7 +400,7 @@ def _read_transit_gateways(resolver: _Resolver, net: Network) -> None:
         vpn_tgw = resolver.key(vpn.properties["TransitGatewayId"], vpn, "TransitGatewayId")
         bgp = not _enabled(vpn.properties.get("StaticRoutesOnly", False))
         net.attachments[key] = Attachment(key, vpn.name, "vpn", (vpn_tgw,), bgp=bgp)
-    for dx in resolver.of_type(_DX_ASSOCIATION):
+    for dx in resolver.of_type(DX_ASSOCIATION):
         key = Key(dx.key.stack, f"{dx.key.logical_id}#dx")
         dx_tgw = resolver.key(dx.properties["AssociatedGatewayId"], dx, "AssociatedGatewayId")
         net.attachments[key] = Attachment(key, f"direct-connect {dx.name}", "dx", (dx_tgw,), bgp=True)
@@ -598,7 +416,7 @@ def _attachment(net: Network, key: Key, at: Resource) -> Attachment:
     return net.attachments[key]
 
 
-def _read_tgw_routes(resolver: _Resolver, net: Network) -> None:
+def _read_tgw_routes(resolver: Resolver, net: Network) -> None:
     for resource in resolver.of_type("AWS::EC2::TransitGatewayRouteTable"):
         tgw = resolver.key(resource.properties["TransitGatewayId"], resource, "TransitGatewayId")
         net.tgw_route_tables[resource.key] = TgwRouteTable(resource.key, resource.name, tgw)
@@ -644,3 +462,54 @@ def _read_tgw_routes(resolver: _Resolver, net: Network) -> None:
             key = resolver.key(route.properties["TransitGatewayAttachmentId"], route, "TransitGatewayAttachmentId")
             target = AttachmentTarget(_attachment(net, key, route).key)
         table.routes.append(Route(destination, target, "static"))
+
+
+def _read_resolver(resolver: Resolver, net: Network) -> None:
+    """Resolver endpoints, forwarding rules with their VPC associations, and the egress
+    rules of the endpoints' security groups (what an outbound endpoint may send)."""
+    for endpoint in resolver.of_type("AWS::Route53Resolver::ResolverEndpoint"):
+        subnets = tuple(
+            resolver.key(address["SubnetId"], endpoint, "IpAddresses.SubnetId")
+            for address in endpoint.properties.get("IpAddresses", ())
+        )
+        groups = tuple(
+            resolver.key(group, endpoint, "SecurityGroupIds")
+            for group in endpoint.properties.get("SecurityGroupIds", ())
+        )
+        direction = resolver.text(endpoint.properties["Direction"], endpoint)
+        net.resolver_endpoints[endpoint.key] = ResolverEndpoint(endpoint.key, endpoint.name, direction, subnets, groups)
+        for group_key in groups:
+            group = resolver.resources[group_key]
+            rules = group.properties.get("SecurityGroupEgress", ())
+            net.security_group_egress[group_key] = [_egress_rule(resolver, rule, group) for rule in rules]
+    for egress in resolver.of_type("AWS::EC2::SecurityGroupEgress"):
+        group_key = resolver.key(egress.properties["GroupId"], egress, "GroupId")
+        if group_key in net.security_group_egress:
+            net.security_group_egress[group_key].append(_egress_rule(resolver, egress.properties, egress))
+    for rule in resolver.of_type("AWS::Route53Resolver::ResolverRule"):
+        if resolver.text(rule.properties["RuleType"], rule) != "FORWARD":
+            continue
+        endpoint_key = resolver.key(rule.properties["ResolverEndpointId"], rule, "ResolverEndpointId")
+        if net.resolver_endpoints.get(endpoint_key, None) is None:
+            raise TemplateError(f"{rule.key}: ResolverEndpointId is not a Resolver endpoint of the assembly")
+        targets = tuple(
+            ipaddress.IPv4Address(resolver.text(target["Ip"], rule)) for target in rule.properties.get("TargetIps", ())
+        )
+        domain = resolver.text(rule.properties["DomainName"], rule).rstrip(".")
+        net.forwarding_rules[rule.key] = ForwardingRule(rule.key, rule.name, domain, endpoint_key, targets)
+    for association in resolver.of_type("AWS::Route53Resolver::ResolverRuleAssociation"):
+        rule_key = resolver.key(association.properties["ResolverRuleId"], association, "ResolverRuleId")
+        vpc_key = resolver.key(association.properties["VPCId"], association, "VPCId")
+        if rule_key not in net.forwarding_rules or vpc_key not in net.vpcs:
+            raise TemplateError(f"{association.key}: associates no forwarding rule with a VPC of the assembly")
+        known = net.forwarding_rules[rule_key]
+        net.forwarding_rules[rule_key] = dataclasses.replace(known, vpcs=(*known.vpcs, vpc_key))
+
+
+def _egress_rule(resolver: Resolver, rule: Mapping[str, Any], at: Resource) -> EgressRule:
+    if "CidrIp" not in rule:
+        raise TemplateError(f"{at.key}: only IPv4 CIDR egress rules are modelled")
+    protocol = resolver.text(rule["IpProtocol"], at).lower()
+    from_port = int(resolver.text(rule.get("FromPort", -1), at))
+    to_port = int(resolver.text(rule.get("ToPort", -1), at))
+    return EgressRule(protocol, _network(resolver.text(rule["CidrIp"], at), at), from_port, to_port)

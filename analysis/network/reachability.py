@@ -49,6 +49,7 @@ from analysis.network.graph import (
     Network,
     Route,
     Subnet,
+    TemplateError,
     TransitGatewayTarget,
 )
 
@@ -214,10 +215,14 @@ class _Walk:
                 routes = self.net.route_tables[table_key].routes
                 table_name = self.net.name(table_key)
             self.trace.hops.append(f"{subnet.name} [{table_name}]")
-            if table_key is not None and self.packet.service in self.net.route_tables[table_key].gateway_endpoints:
+            endpoints = self.net.route_tables[table_key].gateway_endpoints if table_key is not None else {}
+            if self.packet.service in endpoints:
                 # The endpoint's route is the service's prefix list, more specific than a default route.
-                self.trace.hops.append(f"{self.packet.service} gateway endpoint")
-                return self._stop(Verdict.REACHED, f"{self.packet.service} through a gateway endpoint", Place(SERVICE))
+                scope = self.net.gateway_endpoint_scopes[endpoints[self.packet.service]].text
+                self.trace.hops.append(f"{self.packet.service} gateway endpoint ({scope})")
+                return self._stop(
+                    Verdict.REACHED, f"{self.packet.service} through a gateway endpoint: {scope}", Place(SERVICE)
+                )
             route = _best_vpc_route(routes, self.packet.destination)
             if route is None:
                 return self._stop(Verdict.DROPPED, f"no route to {self.packet.destination} in {table_name}")
@@ -249,7 +254,11 @@ class _Walk:
                 if subnet.az not in attachment.subnets_by_az:
                     return self._stop(Verdict.DROPPED, f"{attachment.name} has no subnet in {subnet.az}")
                 return self.from_tgw(target.tgw, attachment)
-            return self._stop(Verdict.DROPPED, f"route to a target the analysis does not follow: {target}")
+            # A peering connection or a network interface may well carry the packet: an
+            # error, never a "denied" the templates do not say.
+            raise TemplateError(
+                f"{table_name}: the route to {route.destination} has a target the analysis does not model ({target})"
+            )
 
     def _deliver_local(self, subnet: Subnet) -> Trace:
         destination = self.net.subnet_of_address(subnet.vpc, self.packet.destination)
@@ -429,7 +438,12 @@ def _endpoint(net: Network, name: str) -> tuple[Place, IPv4Address, str | None]:
 
 def trace_flow(net: Network, source: str, destination: str) -> FlowResult:
     """A flow between names: a subnet's ``Name`` tag, ``on-premises``, ``internet``, ``s3``,
-    ``dynamodb`` (destination only) or an IPv4 address."""
-    start, source_address, _ = _endpoint(net, source)
+    ``dynamodb`` (destination only) or an IPv4 address (a source address must lie in a
+    subnet of the templates)."""
+    start, source_address, service = _endpoint(net, source)
+    if service is not None:
+        raise KeyError(f"{source} is a destination only: a flow starts in a subnet, on-premises or the internet")
+    if start.kind == "subnet" and start.subnet is None:
+        raise KeyError(f"no subnet of the templates holds the source address {source_address}")
     _, destination_address, service = _endpoint(net, destination)
     return evaluate(net, start, source_address, destination_address, service)

@@ -16,6 +16,7 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from cdk_constructs.deploy_time_lookup import harden_provider
+from cdk_constructs.network.gateway_endpoint_policy import aws_owned_buckets
 from cdk_constructs.network_vpc import SpokeVpc
 from org_config.model import AccountRole, OrgConfig
 from org_config.names import flow_log_destination, transit_gateway_name
@@ -61,6 +62,8 @@ class NetworkDrStack(Stack):
                 flow_log_destination=flow_log_destination(config),
                 transit_gateway_id=self.transit_gateway.gateway.ref,
                 share_with=None if owner.id == network_account.id else owner.id,
+                organization_id=config.organization.id,
+                aws_buckets=aws_owned_buckets(vpc.region, network.interface_endpoints),
             )
             self.vpcs[name] = spoke
             attachments[name] = spoke.attachment.attr_id

@@ -24,8 +24,9 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from cdk_constructs.deploy_time_lookup import DeployTimeCall, TaggedLookup, allow, harden_provider
+from cdk_constructs.network.gateway_endpoint_policy import aws_owned_buckets
 from cdk_constructs.network_vpc import NetworkVpc, SpokeVpc, name_tag
-from org_config.model import AccountRole, OrgConfig
+from org_config.model import ON_PREMISES, AccountRole, OrgConfig
 from org_config.names import (
     firewall_name,
     flow_log_destination,
@@ -63,7 +64,6 @@ class NetworkHubStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         network = config.network
         home, dr = config.regions.home, config.regions.dr
-        zones = network.availability_zones[home]
         flow_logs = flow_log_destination(config)
         network_account = config.account(AccountRole.NETWORK)
         self.routing: RegionRouting = home_routing(network, home, dr)
@@ -80,84 +80,9 @@ class NetworkHubStack(Stack):
         )
         tgw = self.transit_gateway.gateway.ref
 
-        # The VPCs of the region, each with its attachment.
-        self.vpcs: dict[str, NetworkVpc] = {}
-        attachments: dict[str, str] = {}
-        for name, vpc in network.vpcs_in(home).items():
-            construct_id = "".join(part.capitalize() for part in name.split("-")) + "Vpc"
-            built: NetworkVpc
-            if vpc.segment == "inspection":
-                built = InspectionVpc(
-                    self,
-                    construct_id,
-                    name=name,
-                    vpc=vpc,
-                    zones=zones,
-                    flow_log_destination=flow_logs,
-                    log_bucket=log_bucket_name(config, "vpc-flow-logs"),
-                    firewall_name=firewall_name(config),
-                    settings=network.firewall,
-                    supernet=network.supernet,
-                    transit_gateway_id=tgw,
-                )
-            elif vpc.segment == "egress":
-                built = EgressVpc(
-                    self,
-                    construct_id,
-                    name=name,
-                    vpc=vpc,
-                    zones=zones,
-                    flow_log_destination=flow_logs,
-                    supernet=network.supernet,
-                    transit_gateway_id=tgw,
-                )
-            else:
-                blocks, attachment_blocks = vpc.subnet_blocks(len(zones))
-                owner = config.account_named(vpc.account)
-                built = SpokeVpc(
-                    self,
-                    construct_id,
-                    name=name,
-                    region=home,
-                    cidr=vpc.cidr,
-                    zones=zones,
-                    subnet_blocks=blocks,
-                    attachment_blocks=attachment_blocks,
-                    flow_log_destination=flow_logs,
-                    transit_gateway_id=tgw,
-                    share_with=None if owner.id == network_account.id else owner.id,
-                )
-            self.vpcs[name] = built
-            attachments[name] = built.attachment.attr_id
-
-        spoke_ids = {
-            name: built.vpc.ref
-            for name, built in self.vpcs.items()
-            if network.vpcs[name].segment not in ("inspection", "egress")
-        }
-        if network.services_vpc is not None:
-            host = self.vpcs[network.services_vpc]
-            if network.interface_endpoints:
-                CentralEndpoints(
-                    self,
-                    "CentralEndpoints",
-                    host=host,
-                    services=network.interface_endpoints,
-                    vpc_ids=list(spoke_ids.values()),
-                    supernet=network.supernet,
-                )
-            if network.on_premises_dns is not None:
-                HybridDns(
-                    self,
-                    "HybridDns",
-                    host=host,
-                    dns=network.on_premises_dns,
-                    on_premises=network.on_premises,
-                    vpc_ids=spoke_ids,
-                    organization_arn=organization_arn(config),
-                    name_prefix=config.organization.name_prefix,
-                )
-
+        self.vpcs: dict[str, NetworkVpc] = {name: self._vpc(config, name, tgw) for name in network.vpcs_in(home)}
+        attachments = {name: built.attachment.attr_id for name, built in self.vpcs.items()}
+        self._shared_services(config)
         attachments.update(self._hybrid(config, tgw))
         if PEERING in self.routing.tables:
             self._request_peering(config, tgw, network_account.id)
@@ -171,6 +96,97 @@ class NetworkHubStack(Stack):
             include_route=lambda route: route.target != PEERING,
         )
         harden_provider(self, calls="EC2, Network Firewall")
+
+    def _vpc(self, config: OrgConfig, name: str, tgw: str) -> NetworkVpc:
+        """One VPC of the region with its attachment: a hub VPC or a spoke."""
+        network = config.network
+        vpc = network.vpcs[name]
+        zones = network.availability_zones[vpc.region]
+        flow_logs = flow_log_destination(config)
+        construct_id = "".join(part.capitalize() for part in name.split("-")) + "Vpc"
+        if vpc.segment == "inspection":
+            return InspectionVpc(
+                self,
+                construct_id,
+                name=name,
+                vpc=vpc,
+                zones=zones,
+                flow_log_destination=flow_logs,
+                log_bucket=log_bucket_name(config, "vpc-flow-logs"),
+                firewall_name=firewall_name(config),
+                settings=network.firewall,
+                supernet=network.supernet,
+                transit_gateway_id=tgw,
+            )
+        if vpc.segment == "egress":
+            return EgressVpc(
+                self,
+                construct_id,
+                name=name,
+                vpc=vpc,
+                zones=zones,
+                flow_log_destination=flow_logs,
+                supernet=network.supernet,
+                transit_gateway_id=tgw,
+            )
+        blocks, attachment_blocks = vpc.subnet_blocks(len(zones))
+        owner = config.account_named(vpc.account)
+        network_account = config.account(AccountRole.NETWORK)
+        return SpokeVpc(
+            self,
+            construct_id,
+            name=name,
+            region=vpc.region,
+            cidr=vpc.cidr,
+            zones=zones,
+            subnet_blocks=blocks,
+            attachment_blocks=attachment_blocks,
+            flow_log_destination=flow_logs,
+            transit_gateway_id=tgw,
+            share_with=None if owner.id == network_account.id else owner.id,
+            organization_id=config.organization.id,
+            aws_buckets=aws_owned_buckets(vpc.region, network.interface_endpoints),
+        )
+
+    def _shared_services(self, config: OrgConfig) -> None:
+        """The central interface endpoints and the hybrid DNS, in the services VPC."""
+        network = config.network
+        if network.services_vpc is None:
+            return
+        spoke_ids = {
+            name: built.vpc.ref
+            for name, built in self.vpcs.items()
+            if network.vpcs[name].segment not in ("inspection", "egress")
+        }
+        host = self.vpcs[network.services_vpc]
+        if network.interface_endpoints:
+            CentralEndpoints(
+                self,
+                "CentralEndpoints",
+                host=host,
+                services=network.interface_endpoints,
+                vpc_ids=list(spoke_ids.values()),
+                supernet=network.supernet,
+            )
+        if network.on_premises_dns is not None:
+            # On-premises names resolve only where the segment policy lets the VPC reach
+            # on-premises: the Resolver forwards from shared services, so an association
+            # would carry a denied segment's queries past the policy.
+            resolving = {
+                name: vpc_id
+                for name, vpc_id in spoke_ids.items()
+                if network.connection(network.vpcs[name].segment, ON_PREMISES) is not None
+            }
+            HybridDns(
+                self,
+                "HybridDns",
+                host=host,
+                dns=network.on_premises_dns,
+                on_premises=network.on_premises,
+                vpc_ids=resolving,
+                organization_arn=organization_arn(config),
+                name_prefix=config.organization.name_prefix,
+            )
 
     def _hybrid(self, config: OrgConfig, tgw: str) -> dict[str, str]:
         """Site-to-Site VPN and Direct Connect gateway association; their attachment ids."""

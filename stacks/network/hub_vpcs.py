@@ -231,6 +231,11 @@ class EgressVpc(NetworkVpc):
     send replies for the supernet back to the Transit Gateway (whose ``egress`` table
     sends them through the firewall again). Nothing on the internet can open a connection
     inward: a NAT gateway only translates flows that started inside.
+
+    The ``egress`` table's routes into the spokes stay although they also let the egress
+    VPC send into a spoke: they carry the NAT gateways' replies, which a route cannot tell
+    from new connections, and a spoke's reply to anything the egress VPC opens is
+    blackholed (the spoke's table drops the supernet). Only NAT gateways live here.
     """
 
     def __init__(

@@ -147,7 +147,7 @@ def home_routing(network: Network, home: str, dr: str) -> RegionRouting:
         route_from(PEERING, _segments_in(network, dr))
 
     # Leaving the firewall: onward to both ends of every inspected connection.
-    for connection in network.segment_policy:
+    for connection in network.policy:
         if not connection.inspected:
             continue
         for end in connection.between:

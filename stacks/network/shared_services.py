@@ -2,6 +2,7 @@
 
     spoke ──DNS──► private hosted zone ssm.eu-west-1.amazonaws.com ─► endpoint in shared-services
     spoke ──DNS──► Resolver rule corp.example.com ─► outbound endpoint ─► on-premises resolvers
+                   (only the spokes whose segment may reach on-premises)
     on-premises ──DNS──► inbound endpoint (shared-services) ─► private zones of the VPCs
 
 Interface endpoints are created once, centrally, with private DNS off; a private hosted
@@ -97,8 +98,11 @@ class CentralEndpoints(Construct):
 
 class HybridDns(Construct):
     """Route 53 Resolver endpoints in ``host`` and a forwarding rule for the on-premises
-    domain, associated with ``vpc_ids`` and shared through RAM with the organization (so
-    a VPC outside the CIDR plan, owned by a member account, can associate it too)."""
+    domain, associated with ``vpc_ids`` only (the VPCs whose segment may reach
+    on-premises: the rule forwards a VPC's queries from the outbound endpoint, so the
+    segment policy's packet routes do not stop them) and shared through RAM with the
+    organization (so a VPC outside the CIDR plan, owned by a member account, can
+    associate it too)."""
 
     def __init__(
         self,

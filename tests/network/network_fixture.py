@@ -337,3 +337,38 @@ def stacks(hub: dict[str, Any] | None = None, dr: dict[str, Any] | None = None) 
 
 def edited(template: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(template)
+
+
+DX_GATEWAY = "5f3a7c2e-0b1d-4e8f-9a6b-2c4d6e8f0a1b"
+
+
+def add_direct_connect(resources: dict[str, Any]) -> None:
+    """Associate a Direct Connect gateway with the hub TGW, found by a lookup as the stacks
+    do it, associated with the on-premises table; prod's on-premises route goes to it."""
+    resources["Dx"] = {
+        "Type": "AWS::DirectConnect::DirectConnectGatewayAssociation",
+        "Properties": {"AssociatedGatewayId": ref("Tgw"), "DirectConnectGatewayId": DX_GATEWAY},
+    }
+    call = {
+        "service": "EC2",
+        "action": "describeTransitGatewayAttachments",
+        "parameters": {
+            "Filters": [
+                {"Name": "resource-type", "Values": ["direct-connect-gateway"]},
+                {"Name": "resource-id", "Values": [DX_GATEWAY]},
+                {"Name": "transit-gateway-id", "Values": ["__TGW__"]},
+            ]
+        },
+        "region": HOME,
+    }
+    before, after = json.dumps(call).split("__TGW__")
+    resources["DxLookup"] = {
+        "Type": "Custom::AWS",
+        "Properties": {"Create": {"Fn::Join": ["", [before, ref("Tgw"), after]]}},
+    }
+    dx = {"Fn::GetAtt": ["DxLookup", "TransitGatewayAttachments.0.TransitGatewayAttachmentId"]}
+    resources["onpremAssocDx"] = {
+        "Type": "AWS::EC2::TransitGatewayRouteTableAssociation",
+        "Properties": {"TransitGatewayAttachmentId": dx, "TransitGatewayRouteTableId": ref("onpremTable")},
+    }
+    resources["prodTo172_16_0_0_12"]["Properties"]["TransitGatewayAttachmentId"] = dx

@@ -99,7 +99,7 @@ INVALID: list[tuple[str, Mutation, str]] = [
     (
         "transit_gateway_asn_public",
         _network(lambda n: n["transit_gateway_asns"].update({"eu-west-1": 7224})),
-        "network.transit_gateway_asns: eu-west-1: BGP ASN 7224 is outside the private ranges",
+        "network.transit_gateway_asns.eu-west-1: BGP ASN 7224 is outside the private ranges",
     ),
     (
         "customer_gateway_ip_private",
@@ -180,6 +180,57 @@ INVALID: list[tuple[str, Mutation, str]] = [
         _network(lambda n: n["segments"].append("egress")),
         "network.segments[3]: 'egress' is reserved or listed twice",
     ),
+    (
+        "interface_endpoint_no_aws_service",
+        _network(lambda n: n["interface_endpoints"].append("secretmanager")),
+        "network.interface_endpoints[6]: 'secretmanager' is not a service AWS offers as an interface endpoint "
+        "(did you mean 'secretsmanager'?)",
+    ),
+    (
+        "interface_endpoint_twice",
+        _network(lambda n: n["interface_endpoints"].append("ssm")),
+        "network.interface_endpoints[6]: 'ssm' is listed twice",
+    ),
+    (
+        "zone_the_region_does_not_have",
+        _network(lambda n: n["availability_zones"]["eu-west-1"].append("eu-west-1d")),
+        "network.availability_zones.eu-west-1: 'eu-west-1d' is not an availability zone of eu-west-1 "
+        "(it has eu-west-1a, eu-west-1b, eu-west-1c)",
+    ),
+    (
+        "no_firewall_though_the_policy_inspects",
+        _network(lambda n: n.pop("firewall")),
+        "network.firewall: required, with at least one rule or allowed domain: the segment policy inspects traffic "
+        "(segment_policy[2], segment_policy[3], segment_policy[4], segment_policy[5], segment_policy[6]), and a "
+        "Network Firewall policy without rule groups is refused (Control Tower CT.NETWORK-FIREWALL.PR.1)",
+    ),
+    (
+        "empty_firewall",
+        _network(lambda n: n.update(firewall={"rules": [], "allowed_domains": []})),
+        "network.firewall: required, with at least one rule or allowed domain",
+    ),
+    (
+        "no_segment_policy",
+        _network(lambda n: n.pop("segment_policy")),
+        "network.segment_policy: required: it decides which segments reach each other, on-premises and the "
+        "internet (write [] to isolate every segment on purpose)",
+    ),
+    (
+        "on_premises_ranges_without_a_connection",
+        _network(
+            lambda n: n.update(
+                vpn=None,
+                segment_policy=[c for c in n["segment_policy"] if "on-premises" not in c["between"]],
+            )
+        ),
+        "network.on_premises: ranges are given but neither network.vpn nor network.direct_connect connects them; "
+        "add the connection or remove the ranges",
+    ),
+    (
+        "two_on_premises_ranges_invalid",
+        _network(lambda n: n.update(on_premises=["172.16.0.0/33", "10.300.0.0/16"])),
+        "network.on_premises[0]: not a valid IPv4 CIDR block '172.16.0.0/33'",
+    ),
 ]
 
 
@@ -241,3 +292,55 @@ def test_the_dr_region_reaches_beyond_itself_only_through_the_peering() -> None:
     outbound = [r for r in plan.static_routes if r.target is not None]
     assert outbound and all(r.target == PEERING for r in outbound)
     assert {r.cidr for r in outbound} == {"0.0.0.0/0", "10.1.0.0/16", "10.10.0.0/16", "172.16.0.0/12"}
+
+
+def test_every_problem_of_the_network_section_is_reported_in_one_line() -> None:
+    data = _example()
+    network = data["network"]
+    network["interface_endpoints"].append("secretmanager")
+    network["availability_zones"]["eu-central-1"].append("eu-central-1e")
+    network.pop("firewall")
+    network["vpcs"]["nonprod"]["cidr"] = "10.10.128.0/17"
+    network["segment_policy"].append({"between": ["prod", "staging"]})
+    with pytest.raises(ConfigError) as error:
+        _parse(data)
+    message = str(error.value)
+    assert "\n" not in message
+    expected = [
+        "network.vpcs.nonprod.cidr: 10.10.128.0/17 overlaps network.vpcs.prod.cidr 10.10.0.0/16",
+        "network.segment_policy[7].between[1]: 'staging' is not a segment of network.segments",
+        "network.availability_zones.eu-central-1: 'eu-central-1e' is not an availability zone of eu-central-1",
+        "network.interface_endpoints[6]: 'secretmanager' is not a service AWS offers as an interface endpoint",
+        "network.firewall: required, with at least one rule or allowed domain",
+    ]
+    positions = [message.find(problem) for problem in expected]
+    assert -1 not in positions, message
+    assert positions == sorted(positions), "a stable order: addresses, segments, zones, endpoints, firewall"
+
+
+def test_an_explicitly_empty_policy_isolates_every_segment() -> None:
+    data = _example()
+    network = data["network"]
+    network["segment_policy"] = []
+    network["vpn"] = None
+    network["on_premises"] = []
+    network["on_premises_dns"] = None
+    config = _parse(data)
+    assert config.network.policy == () and config.network.connection("prod", "shared") is None
+
+
+@pytest.mark.parametrize(
+    ("region", "zones"),
+    [("us-east-1", ["us-east-1a", "us-east-1f"]), ("ca-central-1", ["ca-central-1a", "ca-central-1d"])],
+)
+def test_the_zones_each_region_really_has_are_accepted(region: str, zones: list[str]) -> None:
+    data = _example()
+    data["regions"]["allowed"].append(region)
+    data["network"]["availability_zones"][region] = zones
+    assert _parse(data).network.availability_zones[region] == tuple(zones)
+
+
+def test_a_network_without_vpcs_needs_no_policy_and_no_firewall() -> None:
+    data = _example()
+    data["network"] = {"supernet": "10.0.0.0/8", "vpcs": {}}
+    assert _parse(data).network.vpcs == {}

@@ -114,3 +114,27 @@ def test_the_break_even_text_compares_with_the_spokes_there_are() -> None:
     assert "already costs less at rest" in render_break_even(MODEL, "USD")  # 3 spokes, break-even 2
     one = EgressModel(**{**MODEL.__dict__, "spokes": 1})
     assert "a NAT gateway per spoke would still cost less" in render_break_even(one, "USD")
+
+
+def test_a_direct_connect_attachment_is_counted_and_priced_at_rest() -> None:
+    hub = fx.edited(fx.hub_template())
+    fx.add_direct_connect(hub["Resources"])
+    counts = count_resources(fx.stacks(hub=hub))
+    assert counts[(fx.HOME, "transit_gateway_attachment")] == 8  # the 7 of the fixture and the gateway's
+    lines = cost_at_rest(fx.stacks(hub=hub), PRICES)
+    (attachments,) = [c for c in lines if (c.region, c.item) == (fx.HOME, "transit_gateway_attachment")]
+    assert attachments.units == 8 and attachments.hourly == pytest.approx(8 * 0.05)
+
+
+def test_the_per_gb_charges_are_the_price_lists_for_each_region() -> None:
+    table = render_cost_table(cost_at_rest(fx.stacks(), PRICES), PRICES)
+    first, second = PRICES.region(fx.DR), PRICES.region(fx.HOME)  # the columns: regions in name order
+    assert "| charge | eu-central-1 | eu-west-1 |" in table
+    for item in ("nat_gateway_processing", "transit_gateway_processing", "network_firewall_processing"):
+        row = f"| {item.replace('_', ' ')}, USD per GB | {first['per_gb'][item]:.3f} | {second['per_gb'][item]:.3f} |"
+        assert row in table, row
+    assert f"| nat gateway processing, USD per GB | {first['per_gb']['nat_gateway_processing']:.3f} | 0.048 |" in table
+    # The break-even charges the Transit Gateway's per-GB price of the egress region.
+    model = egress_model(build_network(fx.stacks(), ["172.16.0.0/12"]), PRICES)
+    assert model.tgw_per_gb == PRICES.per_gb(fx.HOME, "transit_gateway_processing") == pytest.approx(0.02)
+    assert "0.020 USD/GB of Transit Gateway processing" in render_break_even(model, "USD")

@@ -346,7 +346,8 @@ def test_on_premises_names_resolve_through_the_shared_forwarding_rule(hub: dict[
     assert [t["Ip"] for t in rule["TargetIps"]] == list(NETWORK.on_premises_dns.resolvers)
     vpcs = _by_name(hub, "AWS::EC2::VPC")
     associated = {_ref(p["VPCId"]) for _, p in _props(hub, "AWS::Route53Resolver::ResolverRuleAssociation")}
-    assert associated == {vpcs[f"{n}-{HOME}"] for n in ("prod", "nonprod", "shared-services")}
+    # Only the VPCs whose segment the policy connects with on-premises: not nonprod.
+    assert associated == {vpcs[f"{n}-{HOME}"] for n in ("prod", "shared-services")}
     shared = [p for _, p in _props(hub, "AWS::RAM::ResourceShare") if rule_id in json.dumps(p["ResourceArns"])]
     assert len(shared) == 1 and shared[0]["AllowExternalPrincipals"] is False
     directions = sorted(p["Direction"] for _, p in _props(hub, "AWS::Route53Resolver::ResolverEndpoint"))
@@ -365,6 +366,31 @@ def test_interface_endpoints_are_central_with_a_private_zone_per_service(hub: di
     for service in NETWORK.interface_endpoints:
         zone = zones[f"{service}.{HOME}.amazonaws.com"]
         assert {_ref(v["VPCId"]) for v in zone["VPCs"]} == spokes
+
+
+def test_gateway_endpoints_allow_only_the_organization_and_named_aws_buckets(
+    hub: dict[str, Any], dr: dict[str, Any]
+) -> None:
+    for template, region in ((hub, HOME), (dr, DR)):
+        gateways = [p for _, p in _props(template, "AWS::EC2::VPCEndpoint") if p["VpcEndpointType"] == "Gateway"]
+        spokes = [n for n, v in NETWORK.vpcs_in(region).items() if v.segment not in ("inspection", "egress")]
+        assert len(gateways) == 2 * len(spokes)
+        for endpoint in gateways:
+            service = endpoint["ServiceName"].rsplit(".", 1)[-1]
+            statements = endpoint["PolicyDocument"]["Statement"]
+            organization, *aws_owned = statements
+            assert organization["Action"] == f"{service}:*" and organization["Resource"] == "*"
+            assert organization["Condition"] == {"StringEquals": {"aws:ResourceOrgID": CONFIG.organization.id}}
+            # Whatever has no condition names its resources and may only read them.
+            if service == "dynamodb":
+                assert aws_owned == []
+                continue
+            ((buckets,),) = [aws_owned]
+            assert buckets["Action"] == "s3:GetObject" and "Condition" not in buckets
+            names = [arn.removeprefix("arn:aws:s3:::").removesuffix("/*") for arn in buckets["Resource"]]
+            assert f"al2023-repos-{region}-de612dc2" in names and all(region in name for name in names)
+            assert f"aws-ssm-{region}" in names  # the network serves Systems Manager (an ssm endpoint)
+            assert all(arn.endswith("/*") for arn in buckets["Resource"])  # objects, never bucket-level actions
 
 
 def test_peering_requests_the_dr_gateway_found_by_its_name_and_accepts_there(hub: dict[str, Any]) -> None:
@@ -482,6 +508,14 @@ def test_letting_nonprod_reach_on_premises_adds_inspected_routes_both_ways(varia
     assert _ref(back["TransitGatewayAttachmentId"]) == attachments["inspection"]
     # nonprod and prod stay apart all the same
     assert _routes(variant_hub, tables["nonprod"])[NETWORK.supernet].get("Blackhole") is True
+
+
+def test_the_forwarding_rule_follows_the_segment_policy(variant_hub: dict[str, Any]) -> None:
+    """The variant connects nonprod with on-premises: its VPC gets the rule too."""
+    vpcs = _by_name(variant_hub, "AWS::EC2::VPC")
+    associations = _props(variant_hub, "AWS::Route53Resolver::ResolverRuleAssociation")
+    associated = {_ref(p["VPCId"]) for _, p in associations}
+    assert associated == {vpcs[f"{n}-{HOME}"] for n in ("prod", "nonprod", "shared-services")}
 
 
 def test_static_vpn_and_direct_connect_follow_the_config(variant_hub: dict[str, Any]) -> None:

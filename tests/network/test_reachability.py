@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from analysis.network.graph import Network, TemplateError, build_network
-from analysis.network.reachability import FlowResult, Verdict, trace_flow
+from analysis.network.reachability import FlowResult, Verdict, subnet_named, trace_flow
 from tests.network import network_fixture as fx
 
 ON_PREMISES = ["172.16.0.0/12"]
@@ -88,9 +88,14 @@ def test_vpc_routes_to_other_vpcs_only_through_the_transit_gateway() -> None:
             "VpcPeeringConnectionId": "pcx-0123456789abcdef0",
         },
     }
-    flow = _flow(_net(hub=hub), "nonprod-workload-a", "prod-workload-a")
-    assert flow.forward.verdict is Verdict.DROPPED
-    assert "does not follow" in flow.forward.reason
+    # A peering connection would carry the packet: the analysis does not model it, so it
+    # refuses to give a verdict rather than calling the flow denied.
+    net = _net(hub=hub)
+    with pytest.raises(
+        TemplateError, match=r"nonprod-workload: the route to 10\.10\.0\.0/16 has a target .*VpcPeering"
+    ):
+        _flow(net, "nonprod-workload-a", "prod-workload-a")
+    assert _flow(net, "nonprod-workload-a", "nonprod-workload-b").allowed  # the local route still decides
 
 
 def test_an_address_no_subnet_holds_is_dropped_in_the_vpc(net: Network) -> None:
@@ -116,7 +121,10 @@ def test_the_internet_reaches_no_spoke(net: Network) -> None:
 
 def test_gateway_endpoint_keeps_s3_off_the_transit_gateway(net: Network) -> None:
     flow = _flow(net, "prod-workload-a", "s3")
-    assert flow.allowed and flow.forward.hops == ["prod-workload-a [prod-workload]", "s3 gateway endpoint"]
+    assert flow.allowed and flow.forward.hops == [
+        "prod-workload-a [prod-workload]",
+        "s3 gateway endpoint (any account's resources)",  # the fixture's endpoint has no policy
+    ]
     without = _net(hub=_drop(fx.hub_template(), "prodS3"))
     flow = _flow(without, "prod-workload-a", "s3")
     assert flow.forward.nat is not None and "egress-igw" in flow.forward.hops, "without the endpoint: NAT, internet"
@@ -261,38 +269,118 @@ def test_shapes_the_analysis_does_not_model_are_errors(edit: Any, message: str) 
 
 def test_direct_connect_gateway_carries_on_premises_traffic_when_present() -> None:
     hub = fx.edited(fx.hub_template())
-    resources = hub["Resources"]
-    gateway = "5f3a7c2e-0b1d-4e8f-9a6b-2c4d6e8f0a1b"
-    resources["Dx"] = {
-        "Type": "AWS::DirectConnect::DirectConnectGatewayAssociation",
-        "Properties": {"AssociatedGatewayId": fx.ref("Tgw"), "DirectConnectGatewayId": gateway},
-    }
-    call = {
-        "service": "EC2",
-        "action": "describeTransitGatewayAttachments",
-        "parameters": {
-            "Filters": [
-                {"Name": "resource-type", "Values": ["direct-connect-gateway"]},
-                {"Name": "resource-id", "Values": [gateway]},
-                {"Name": "transit-gateway-id", "Values": ["__TGW__"]},
-            ]
-        },
-        "region": fx.HOME,
-    }
-    before, after = json.dumps(call).split("__TGW__")
-    resources["DxLookup"] = {
-        "Type": "Custom::AWS",
-        "Properties": {"Create": {"Fn::Join": ["", [before, fx.ref("Tgw"), after]]}},
-    }
-    dx = {"Fn::GetAtt": ["DxLookup", "TransitGatewayAttachments.0.TransitGatewayAttachmentId"]}
-    resources["onpremAssocDx"] = {
-        "Type": "AWS::EC2::TransitGatewayRouteTableAssociation",
-        "Properties": {"TransitGatewayAttachmentId": dx, "TransitGatewayRouteTableId": fx.ref("onpremTable")},
-    }
-    resources["prodTo172_16_0_0_12"]["Properties"]["TransitGatewayAttachmentId"] = dx
+    fx.add_direct_connect(hub["Resources"])
     net = _net(hub=hub)
     out = _flow(net, "prod-workload-a", "on-premises")
     assert out.allowed and "direct-connect Dx" in out.forward.hops, out.explanation
     inbound = _flow(net, "on-premises", "prod-workload-b")
     assert inbound.forward.hops[:2] == ["on-premises", "direct-connect Dx"]
     assert inbound.allowed, inbound.explanation
+
+
+# --- names and values the analysis must refuse rather than guess ---------------------
+
+
+def test_an_ambiguous_subnet_name_is_an_error_not_the_first_match() -> None:
+    hub = fx.edited(fx.hub_template())
+    hub["Resources"]["nonprodworkload-a"]["Properties"]["Tags"] = [{"Key": "Name", "Value": "prod-workload-a"}]
+    net = _net(hub=hub)
+    with pytest.raises(KeyError, match="2 subnets are named 'prod-workload-a'"):
+        subnet_named(net, "prod-workload-a")
+    with pytest.raises(KeyError, match="2 subnets are named"):
+        trace_flow(net, "shared-workload-a", "prod-workload-a")
+
+
+def test_a_source_address_no_subnet_holds_is_an_error_not_the_internet(net: Network) -> None:
+    with pytest.raises(KeyError, match=r"no subnet of the templates holds the source address 10\.99\.0\.10"):
+        trace_flow(net, "10.99.0.10", "prod-workload-a")
+    with pytest.raises(KeyError, match="s3 is a destination only"):
+        trace_flow(net, "s3", "prod-workload-a")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"Fn::Select": [2, {"Fn::Split": [",", "10.10.0.0/24,10.10.1.0/24"]}]}, "Fn::Select index 2 out of range"),
+        ({"Fn::Select": ["-1", {"Fn::Split": [",", "10.10.0.0/24"]}]}, "Fn::Select index '-1' is not a non-negative"),
+        ({"Fn::Select": ["first", ["10.10.0.0/24"]]}, "Fn::Select index 'first' is not a non-negative"),
+        ({"Fn::Split": [",", "10.10.0.0/24,10.10.1.0/24"]}, "expected text, got"),
+        ({"Fn::If": ["Cond", "10.10.0.0/24", "10.10.1.0/24"]}, "unsupported intrinsic Fn::If"),
+        ({"Fn::Sub": "10.10.0.0/24", "Extra": 1}, "cannot resolve"),
+    ],
+    ids=["select-out-of-range", "select-negative", "select-not-a-number", "list-not-text", "fn-if", "two-keys"],
+)
+def test_values_the_resolver_cannot_take_as_written_are_errors(value: Any, message: str) -> None:
+    hub = fx.edited(fx.hub_template())
+    hub["Resources"]["prodworkload-a"]["Properties"]["CidrBlock"] = value
+    with pytest.raises(TemplateError, match=message):
+        _net(hub=hub)
+
+
+def test_a_selected_value_in_range_resolves() -> None:
+    hub = fx.edited(fx.hub_template())
+    split = {"Fn::Split": [",", "10.10.7.0/24,10.10.0.0/24"]}
+    hub["Resources"]["prodworkload-a"]["Properties"]["CidrBlock"] = {"Fn::Select": ["1", split]}
+    assert trace_flow(_net(hub=hub), "shared-workload-a", "10.10.0.10").forward.end is not None
+
+
+def _with_endpoint_policy(policy: dict[str, Any] | None) -> Network:
+    hub = fx.edited(fx.hub_template())
+    if policy is not None:
+        hub["Resources"]["prodS3"]["Properties"]["PolicyDocument"] = policy
+    return _net(hub=hub)
+
+
+ORGANIZATION_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceOrgID": "o-abcdefghij"}},
+        },
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::repo-a/*"]},
+    ],
+}
+
+
+def test_the_trace_to_s3_says_what_the_endpoint_policy_lets_through() -> None:
+    flow = _flow(_with_endpoint_policy(ORGANIZATION_ONLY), "prod-workload-a", "s3")
+    assert flow.allowed
+    assert (
+        flow.forward.hops[1]
+        == "s3 gateway endpoint (only resources of o-abcdefghij and s3:GetObject in 1 named buckets)"
+    )
+    open_again = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
+    assert (
+        "any account's resources" in _flow(_with_endpoint_policy(open_again), "prod-workload-a", "s3").forward.hops[1]
+    )
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}, "only Allow statements"),
+        (
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"}, "Action": "*", "Resource": "*"},
+            "every principal",
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"StringLike": {"aws:ResourceOrgID": "o-*"}},
+            },
+            "only a StringEquals aws:ResourceOrgID condition",
+        ),
+        ({"Effect": "Allow", "Principal": "*", "NotAction": "s3:Put*", "Resource": "*"}, "only Allow statements"),
+    ],
+    ids=["deny", "one-principal", "string-like", "not-action"],
+)
+def test_an_endpoint_policy_the_analysis_does_not_model_is_an_error(statement: dict[str, Any], message: str) -> None:
+    with pytest.raises(TemplateError, match=f"prodS3: PolicyDocument: .*{message}"):
+        _with_endpoint_policy({"Version": "2012-10-17", "Statement": [statement]})

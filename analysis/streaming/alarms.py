@@ -37,16 +37,22 @@ class AlarmSpec:
 
 
 def alarm_specs(settings: Streaming, sizing: StreamSizing) -> list[AlarmSpec]:
+    """Every alarm of the pipeline, reader by reader."""
+    return [
+        *_lag_alarms(settings),
+        *_throttle_alarms(settings, sizing),
+        *_consumer_failure_alarms(),
+        *_delivery_alarms(settings),
+        *_flink_alarms(settings),
+        *_api_alarms(),
+    ]
+
+
+def _lag_alarms(settings: Streaming) -> list[AlarmSpec]:
+    """Readers falling behind, long before a record expires or is given up."""
     retention_ms = settings.retention_hours * 3_600_000
     stream_age = retention_ms * settings.iterator_age_alarm_percent_of_retention // 100
     consumer_age = settings.maximum_record_age_seconds * 1000 * CONSUMER_AGE_PERCENT_OF_MAXIMUM // 100
-    records_per_minute = settings.records_per_second * 60
-    write_throttled = records_per_minute * WRITE_THROTTLE_PERCENT / 100
-    polls = sum(settings.classic_consumer_polls())
-    get_records_per_minute = polls * sizing.shards * 60
-    read_throttled = get_records_per_minute * READ_THROTTLE_PERCENT / 100
-    freshness = 2 * settings.firehose_buffer_seconds + 60
-    checkpoint_ms = settings.flink_checkpoint_interval_seconds * 1000
     return [
         AlarmSpec(
             construct_id="StreamIteratorAgeAlarm",
@@ -76,6 +82,17 @@ def alarm_specs(settings: Streaming, sizing: StreamSizing) -> list[AlarmSpec]:
                 f"= {consumer_age:,} ms"
             ),
         ),
+    ]
+
+
+def _throttle_alarms(settings: Streaming, sizing: StreamSizing) -> list[AlarmSpec]:
+    """Producers or shared-throughput readers over the shards' quotas."""
+    records_per_minute = settings.records_per_second * 60
+    write_throttled = records_per_minute * WRITE_THROTTLE_PERCENT / 100
+    polls = sum(settings.classic_consumer_polls())
+    get_records_per_minute = polls * sizing.shards * 60
+    read_throttled = get_records_per_minute * READ_THROTTLE_PERCENT / 100
+    return [
         AlarmSpec(
             construct_id="WriteThrottledAlarm",
             resource="stream",
@@ -104,6 +121,12 @@ def alarm_specs(settings: Streaming, sizing: StreamSizing) -> list[AlarmSpec]:
                 f"= {read_throttled:g} calls a minute"
             ),
         ),
+    ]
+
+
+def _consumer_failure_alarms() -> list[AlarmSpec]:
+    """Invocations that failed and records the consumer gave up on."""
+    return [
         AlarmSpec(
             construct_id="ConsumerErrorsAlarm",
             resource="function",
@@ -126,6 +149,13 @@ def alarm_specs(settings: Streaming, sizing: StreamSizing) -> list[AlarmSpec]:
             description="Records or batches the consumer gave up on wait in the on-failure queue",
             arithmetic="any message",
         ),
+    ]
+
+
+def _delivery_alarms(settings: Streaming) -> list[AlarmSpec]:
+    """Firehose late or converting records to the errors/ prefix."""
+    freshness = 2 * settings.firehose_buffer_seconds + 60
+    return [
         AlarmSpec(
             construct_id="FirehoseFreshnessAlarm",
             resource="delivery_stream",
@@ -151,6 +181,13 @@ def alarm_specs(settings: Streaming, sizing: StreamSizing) -> list[AlarmSpec]:
             description="Records did not match the Glue schema and went to the errors/ prefix",
             arithmetic="any record",
         ),
+    ]
+
+
+def _flink_alarms(settings: Streaming) -> list[AlarmSpec]:
+    """The Flink job down or its checkpoints failing or queueing."""
+    checkpoint_ms = settings.flink_checkpoint_interval_seconds * 1000
+    return [
         AlarmSpec(
             construct_id="FlinkDowntimeAlarm",
             resource="application",
@@ -184,6 +221,12 @@ def alarm_specs(settings: Streaming, sizing: StreamSizing) -> list[AlarmSpec]:
             description="A checkpoint took longer than the checkpoint interval, so checkpoints queue up",
             arithmetic=f"{settings.flink_checkpoint_interval_seconds} s checkpoint interval = {checkpoint_ms:,} ms",
         ),
+    ]
+
+
+def _api_alarms() -> list[AlarmSpec]:
+    """The ingestion API failing producers."""
+    return [
         AlarmSpec(
             construct_id="Api5xxAlarm",
             resource="api",

@@ -7,32 +7,9 @@ Two stacks in the configured workload account, home region:
   the alarm topic), retained and never replaced by a code change;
 * :mod:`stacks.streaming.pipeline`: the ingestion API, the enhanced fan-out consumers, the
   Lambda consumer, Firehose, the Flink application and the alarms;
-* :mod:`stacks.streaming.alarms`: every alarm threshold, derived from the settings;
 * :mod:`stacks.streaming.placement`: which account and region both go to.
+
+The parts both compose are in :mod:`cdk_constructs.streaming`; the alarm thresholds in
+:mod:`analysis.streaming.alarms`. May import :mod:`org_config`, :mod:`analysis` and
+:mod:`cdk_constructs`; no other pattern's stacks.
 """
-
-from __future__ import annotations
-
-from org_config.model import OrgConfig
-
-EVENTS_PREFIX = "events/"  # Firehose's Parquet output; the Glue table's location
-ERRORS_PREFIX = "errors/"  # records Firehose could not convert or partition
-WINDOW_COUNTS_PREFIX = "window-counts/"  # the Flink application's output
-EVENTS_TABLE_KEY = "event_id"  # the consumer's idempotency key (lambdas/streaming/consumer.py)
-EVENTS_TABLE_TTL = "expires_at"
-EVENT_TTL_DAYS = 30  # how long the consumer remembers an event id (duplicates arrive within minutes)
-ON_FAILURE_RETENTION_DAYS = 14  # the longest SQS keeps a message: time to look and replay
-# On-demand streams start with 4 MiB/s of write capacity: 4 shards' worth.
-ON_DEMAND_INITIAL_SHARDS = 4
-FLINK_RUNTIME = "FLINK-1_20"
-
-
-def data_lake_bucket_name(config: OrgConfig) -> str:
-    """Derived from the config (at most 60 characters), so the pipeline's policies can name
-    the bucket's prefixes without a cross-stack reference."""
-    account = config.account_named(config.streaming.account).id
-    return f"{config.organization.name_prefix}-stream-lake-{account}-{config.regions.home}"
-
-
-def data_lake_bucket_arn(config: OrgConfig, partition: str) -> str:
-    return f"arn:{partition}:s3:::{data_lake_bucket_name(config)}"

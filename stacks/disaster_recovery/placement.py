@@ -12,8 +12,8 @@ from __future__ import annotations
 from aws_cdk import Environment, Stack
 from constructs import Construct
 
+from cdk_constructs.disaster_recovery.plan import standby_plan
 from org_config.model import OrgConfig
-from stacks.disaster_recovery import standby_plan
 from stacks.disaster_recovery.home import DrHomeStack
 from stacks.disaster_recovery.recovery import DrRecoveryStack
 from stacks.disaster_recovery.standby import DrStandbyStack

@@ -20,12 +20,13 @@ from constructs import Construct
 
 from cdk_constructs.api_gateway_logging import api_gateway_account_logging
 from cdk_constructs.deploy_time_lookup import DeployTimeCall, allow, harden_provider
+from cdk_constructs.disaster_recovery.database import WorkloadDatabase
+from cdk_constructs.disaster_recovery.keys import service_key
+from cdk_constructs.disaster_recovery.plan import RegionPlan
+from cdk_constructs.disaster_recovery.service import RegionalService
+from cdk_constructs.disaster_recovery.subnets import shared_subnets
 from org_config.model import OrgConfig
 from org_config.names import dr_files_bucket_name, dr_global_cluster_id, dr_key_alias
-from stacks.disaster_recovery import RegionPlan
-from stacks.disaster_recovery.common import service_key
-from stacks.disaster_recovery.home import shared_subnets
-from stacks.disaster_recovery.workload import RegionalService, WorkloadDatabase
 
 
 class DrStandbyStack(Stack):
@@ -34,7 +35,7 @@ class DrStandbyStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         settings = config.disaster_recovery
-        data_key_arn = f"arn:{self.partition}:kms:{self.region}:{self.account}:{dr_key_alias(config)}"
+        key_alias = dr_key_alias(config)
         subnets = shared_subnets(self, config, settings.dr_vpc)
         self.database = WorkloadDatabase(
             self,
@@ -42,7 +43,7 @@ class DrStandbyStack(Stack):
             subnets=subnets,
             plan=plan,
             instance_class=settings.database_instance_class,
-            key_arn=data_key_arn,
+            key_arn=f"arn:{self.partition}:kms:{self.region}:{self.account}:{key_alias}",
             global_cluster_id=dr_global_cluster_id(config),
             master_secret_arn=None,  # a secondary takes its users from the primary
         )
@@ -61,27 +62,19 @@ class DrStandbyStack(Stack):
             ["*"],
             "Route 53 ListHostedZonesByName supports no resource-level permissions; the call only reads.",
         )
-        # "/hostedzone/Z123..." -> "Z123..."
-        zone_id = Fn.select(2, Fn.split("/", zone_lookup.value("HostedZones.0.Id")))
-        logging_key = service_key(self, alias=f"{dr_key_alias(config)}-service")
         self.service = RegionalService(
             self,
             "Service",
             plan=plan,
+            settings=settings,
             subnets=subnets,
             database=self.database,
-            key=logging_key.key,
+            key=service_key(self, alias=f"{key_alias}-service").key,
             files_bucket_name=dr_files_bucket_name(config, self.region),
-            files_key_alias=dr_key_alias(config),
-            domain_name=f"{settings.record_name}.{settings.hosted_zone_name}",
-            hosted_zone_id=zone_id,
-            set_identifier=self.region,
+            files_key_alias=key_alias,
+            # "/hostedzone/Z123..." -> "Z123..."
+            hosted_zone_id=Fn.select(2, Fn.split("/", zone_lookup.value("HostedZones.0.Id"))),
             failover_role="SECONDARY",
-            record_ttl_seconds=settings.record_ttl_seconds,
-            health_check_interval_seconds=settings.health_check_interval_seconds,
-            health_check_failure_threshold=settings.health_check_failure_threshold,
-            memory_mb=settings.function_memory_mb,
-            log_retention_days=settings.log_retention_days,
         )
-        self.service.api.deployment_stage.node.add_dependency(api_gateway_account_logging(self))
+        self.service.api.api.deployment_stage.node.add_dependency(api_gateway_account_logging(self))
         harden_provider(self)

@@ -126,7 +126,7 @@ class OrgConfig(_Model):
     tag_policy: TagPolicy
     backup_policy: BackupPolicy = BackupPolicy()
     identity_center: IdentityCenter
-    disaster_recovery: DisasterRecovery = DisasterRecovery()
+    disaster_recovery: DisasterRecovery | None = None  # pattern 3 is built only when the section is present
     streaming: Streaming = Streaming()
     object_index: ObjectIndex = ObjectIndex()
     security_monitoring: SecurityMonitoring = SecurityMonitoring()
@@ -279,6 +279,8 @@ class OrgConfig(_Model):
         """The workload account exists and is a workload account; its VPCs are spokes it
         shares in the home and DR regions."""
         dr = self.disaster_recovery
+        if dr is None:
+            return
         self._check_workload_account("disaster_recovery", dr.account)
         if not self.network.vpcs:
             return  # no network, no workload: the pattern is not built

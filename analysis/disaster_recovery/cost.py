@@ -27,7 +27,8 @@ class Cost:
 
 def dr_region_cost(facts: Facts) -> Cost:
     """Monthly cost of what the DR region holds (and of the replication into it), idle:
-    requests to the API and function are billed per use and left out."""
+    requests to the API, the web ACL and the functions are billed per use and left out
+    (the health probe's 43,800 runs a month cost under a cent)."""
     lines: list[CostLine] = []
     if facts.dr_vaults:
         database_backup = prices.DATABASE_GB * prices.BACKUP_GB_PER_DATA_GB
@@ -109,12 +110,30 @@ def dr_region_cost(facts: Facts) -> Cost:
             )
         )
     for check in facts.dr_health_checks:
-        features = int(check.https) + int(check.interval_seconds == 10)
+        # Optional features apply to endpoint checks only; alarm and calculated checks are
+        # priced as a basic check of an AWS endpoint (an assumption: see prices.py).
+        features = int(check.https) + int(check.interval_seconds == 10) if check.endpoint else 0
         lines.append(
             CostLine(
-                "health check",
+                f"health check ({check.type})",
                 f"${prices.HEALTH_CHECK_AWS_ENDPOINT_MONTH} + {features} optional feature(s)",
                 prices.HEALTH_CHECK_AWS_ENDPOINT_MONTH + features * prices.HEALTH_CHECK_OPTIONAL_FEATURE_MONTH,
+            )
+        )
+    if facts.dr_alarms:
+        lines.append(
+            CostLine(
+                "CloudWatch alarms",
+                f"{facts.dr_alarms} x ${prices.CLOUDWATCH_ALARM_MONTH}",
+                facts.dr_alarms * prices.CLOUDWATCH_ALARM_MONTH,
+            )
+        )
+    for rules in facts.dr_web_acl_rules:
+        lines.append(
+            CostLine(
+                "AWS WAF web ACL",
+                f"${prices.WAF_WEB_ACL_MONTH} + {rules} rule(s) x ${prices.WAF_RULE_MONTH}",
+                prices.WAF_WEB_ACL_MONTH + rules * prices.WAF_RULE_MONTH,
             )
         )
     if facts.dr_keys:

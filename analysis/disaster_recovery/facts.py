@@ -81,12 +81,25 @@ class Function:
     memory_mb: int
 
 
+# Route 53 health checks that send requests to an endpoint (the others watch an alarm or
+# other health checks, and send none).
+ENDPOINT_CHECK_TYPES = ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP")
+
+
 @dataclass(frozen=True)
 class HealthCheck:
     region: str  # the region of the stack that defines it
+    type: str  # Route 53's: HTTPS, CLOUDWATCH_METRIC, CALCULATED...
     interval_seconds: int
     failure_threshold: int
-    https: bool
+
+    @property
+    def https(self) -> bool:
+        return self.type.startswith("HTTPS")
+
+    @property
+    def endpoint(self) -> bool:
+        return self.type in ENDPOINT_CHECK_TYPES
 
 
 @dataclass(frozen=True)
@@ -107,8 +120,10 @@ class Facts:
     replication_time_control: bool
     home_function: Function | None
     dr_function: Function | None
-    home_health_check: HealthCheck | None
-    dr_health_checks: tuple[HealthCheck, ...]
+    home_health_check: HealthCheck | None  # the endpoint check (a lost region fails it first)
+    dr_health_checks: tuple[HealthCheck, ...]  # every kind
+    dr_alarms: int
+    dr_web_acl_rules: tuple[int, ...]  # the rule count of each web ACL in the DR region
     dr_routing: str | None  # "failover" (a secondary record), "latency", or None
     record_ttl_seconds: int
     dr_keys: int
@@ -143,9 +158,9 @@ def _health_checks(resources: Sequence[Resource]) -> list[HealthCheck]:
         checks.append(
             HealthCheck(
                 region=check.region,
+                type=str(config.get("Type", "")),
                 interval_seconds=int(config.get("RequestInterval", 30)),
                 failure_threshold=int(config.get("FailureThreshold", 3)),
-                https=str(config.get("Type", "")).startswith("HTTPS"),
             )
         )
     return checks
@@ -208,7 +223,7 @@ def extract_facts(stacks: Iterable[StackTemplate], *, home_region: str, dr_regio
         for replica in r.properties.get("ReplicaRegions", [])
         if replica.get("Region") == dr_region
     )
-    home_checks = [c for c in checks if c.region == home_region]
+    home_checks = [c for c in checks if c.region == home_region and c.endpoint]
     return Facts(
         home_region=home_region,
         dr_region=dr_region,
@@ -226,6 +241,8 @@ def extract_facts(stacks: Iterable[StackTemplate], *, home_region: str, dr_regio
         dr_function=next((f for f in functions if f.region == dr_region), None),
         home_health_check=home_checks[0] if home_checks else None,
         dr_health_checks=tuple(c for c in checks if c.region == dr_region),
+        dr_alarms=sum(1 for r in in_dr if r.type == "AWS::CloudWatch::Alarm"),
+        dr_web_acl_rules=tuple(len(r.properties.get("Rules", [])) for r in in_dr if r.type == "AWS::WAFv2::WebACL"),
         dr_routing=routing,
         record_ttl_seconds=ttl,
         dr_keys=sum(1 for r in in_dr if r.type == "AWS::KMS::Key"),

@@ -1,16 +1,31 @@
-"""What each region of the workload runs at the configured tier.
+"""What each region of the workload runs, and the fixed facts of the workload.
 
-:func:`standby_plan` is the one place that turns the tier name into what the DR region
-holds; the constructs build from the plan, and the analysis
-(``analysis/disaster_recovery/``) reads the result back from the templates, never from
-the tier name.
+The tier's meaning is decided in the config section (``DisasterRecovery.home_plan`` and
+``standby_plan``, which the config's concurrency rule reads too); the constructs build from
+the plan, and the analysis (``analysis/disaster_recovery/``) reads the result back from the
+templates, never from the tier name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from org_config.disaster_recovery import HEALTH_PROBE_RESERVED_CONCURRENCY, DisasterRecovery, RegionPlan
+from org_config.model import OrgConfig
 
-from org_config.model import DisasterRecovery
+__all__ = [
+    "DATABASE_NAME",
+    "DATABASE_PORT",
+    "ENGINE_VERSION",
+    "FUNCTION_TIMEOUT_SECONDS",
+    "HEALTH_BURST_LIMIT",
+    "HEALTH_PATH",
+    "HEALTH_PROBE_RESERVED_CONCURRENCY",
+    "HEALTH_RATE_LIMIT_PER_SECOND",
+    "STAGE_NAME",
+    "RegionPlan",
+    "dr_settings",
+    "home_plan",
+    "standby_plan",
+]
 
 ENGINE_VERSION = "17.7"  # Aurora PostgreSQL 17, which Global Database supports
 DATABASE_PORT = 5432
@@ -18,64 +33,24 @@ DATABASE_NAME = "workload"
 STAGE_NAME = "v1"
 HEALTH_PATH = "/health"
 FUNCTION_TIMEOUT_SECONDS = 10
-
-
-@dataclass(frozen=True, kw_only=True)
-class RegionPlan:
-    """What one region's workload runs.
-
-    ``database``: ``primary`` (writer, the global database's source), ``secondary`` (a
-    global database secondary) or ``None`` (backups only). ``reader_instances`` counts the
-    instances beyond the writer (a secondary has no writer: all its instances read).
-    ``reserved_concurrency`` 0 keeps the function defined but switched off;
-    ``provisioned_concurrency`` 0 means no warm execution environments.
-    ``routing``: ``failover`` (primary/secondary records) or ``latency`` (both serve).
-    """
-
-    database: str | None
-    instances: int
-    reserved_concurrency: int
-    provisioned_concurrency: int
-    routing: str
-    write_forwarding: bool = False
+# GET /health has its own throttle, apart from the stage's: a flood of it cannot use the
+# request budget of /files. Route 53's health checkers do not coordinate and sometimes send
+# several requests in one second (Route 53 Developer Guide, "How Amazon Route 53 determines
+# whether a health check is healthy"); 10 per second with a burst of 20 leaves them room.
+HEALTH_RATE_LIMIT_PER_SECOND = 10
+HEALTH_BURST_LIMIT = 20
 
 
 def home_plan(settings: DisasterRecovery) -> RegionPlan:
-    return RegionPlan(
-        database="primary",
-        instances=settings.database_instances,
-        reserved_concurrency=settings.reserved_concurrency,
-        provisioned_concurrency=settings.provisioned_concurrency,
-        routing="latency" if settings.tier == "multi-site" else "failover",
-    )
+    return settings.home_plan()
 
 
 def standby_plan(settings: DisasterRecovery) -> RegionPlan | None:
-    """The DR region's workload at the configured tier; None for backup-restore (the DR
-    region holds backups only, and the code to build the rest)."""
-    tier = settings.tier
-    if tier == "backup-restore":
-        return None
-    if tier == "pilot-light":
-        # Data replicated, compute defined but switched off, no database instance.
-        return RegionPlan(
-            database="secondary", instances=0, reserved_concurrency=0, provisioned_concurrency=0, routing="failover"
-        )
-    if tier == "warm-standby":
-        # One reader and the minimum warm compute: serves at once, at reduced capacity.
-        return RegionPlan(
-            database="secondary",
-            instances=1,
-            reserved_concurrency=settings.reserved_concurrency,
-            provisioned_concurrency=settings.standby_provisioned_concurrency,
-            routing="failover",
-        )
-    # multi-site: production size, serving all the time.
-    return RegionPlan(
-        database="secondary",
-        instances=settings.database_instances,
-        reserved_concurrency=settings.reserved_concurrency,
-        provisioned_concurrency=settings.provisioned_concurrency,
-        routing="latency",
-        write_forwarding=settings.multi_site_writes == "write-forwarding",
-    )
+    return settings.standby_plan()
+
+
+def dr_settings(config: OrgConfig) -> DisasterRecovery:
+    """The config's disaster_recovery section; the DR stacks are built only when it is present."""
+    if config.disaster_recovery is None:
+        raise ValueError("the config has no disaster_recovery section: the DR stacks are not built")
+    return config.disaster_recovery

@@ -12,7 +12,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_constructs.disaster_recovery.plan import HEALTH_PATH, STAGE_NAME
+from cdk_constructs.disaster_recovery.plan import (
+    HEALTH_BURST_LIMIT,
+    HEALTH_PATH,
+    HEALTH_RATE_LIMIT_PER_SECOND,
+    STAGE_NAME,
+)
 from cdk_constructs.gates import acknowledge_nag, skip_checkov
 
 
@@ -22,14 +27,17 @@ def _cfn(construct: Construct) -> CfnResource:
 
 class RegionalApi:
     """Part (see the package docstring): a regional REST API with the two routes of the
-    workload, both invoking ``handler``.
+    workload.
 
-    Secure defaults: ``GET /files/{name}`` needs IAM (SigV4) and a validated path
-    parameter; ``GET /health`` is unauthenticated (Route 53 health checkers cannot sign
-    requests) and says nothing but whether this region can serve; access logs in JSON to
-    a log group encrypted with ``key``; errors logged, no data traces; X-Ray tracing on.
-    The account's API Gateway logging role is not set here (one per account and region).
-    ``access_logs`` (L2), ``api`` (L2), ``health_method`` and ``files_method`` (L2).
+    Secure defaults: ``GET /files/{name}`` invokes ``handler`` and needs IAM (SigV4) and a
+    validated path parameter; ``GET /health`` is unauthenticated (Route 53 health checkers
+    cannot sign requests) and answered by API Gateway itself (a mock integration: no
+    function, so no request to it can use the service's concurrency), with a throttle of
+    its own; every other method is throttled at ``rate_limit_per_second`` and
+    ``burst_limit``. Access logs in JSON to a log group encrypted with ``key``; errors
+    logged, no data traces; X-Ray tracing on. The account's API Gateway logging role is
+    not set here (one per account and region). ``access_logs`` (L2), ``api`` (L2),
+    ``health_method`` and ``files_method`` (L2).
     """
 
     def __init__(
@@ -39,6 +47,8 @@ class RegionalApi:
         handler: lambda_.IFunction,
         key: kms.IKey,
         log_retention_days: int,
+        rate_limit_per_second: int,
+        burst_limit: int,
     ) -> None:
         stack = Stack.of(scope)
         self.access_logs = logs.LogGroup(scope, "ApiAccessLogs", encryption_key=key)
@@ -69,6 +79,17 @@ class RegionalApi:
                 data_trace_enabled=False,
                 metrics_enabled=True,
                 tracing_enabled=True,
+                throttling_rate_limit=rate_limit_per_second,
+                throttling_burst_limit=burst_limit,
+                method_options={
+                    f"{HEALTH_PATH}/GET": apigateway.MethodDeploymentOptions(
+                        throttling_rate_limit=HEALTH_RATE_LIMIT_PER_SECOND,
+                        throttling_burst_limit=HEALTH_BURST_LIMIT,
+                        logging_level=apigateway.MethodLoggingLevel.ERROR,
+                        metrics_enabled=True,
+                        data_trace_enabled=False,
+                    )
+                },
             ),
         )
         validator = self.api.add_request_validator(
@@ -77,8 +98,20 @@ class RegionalApi:
             validate_request_body=True,  # no method takes a body; a body without a model is not checked
         )
         integration = apigateway.LambdaIntegration(handler, allow_test_invoke=False)
+        alive = apigateway.MockIntegration(
+            request_templates={"application/json": '{"statusCode": 200}'},
+            passthrough_behavior=apigateway.PassthroughBehavior.NEVER,  # a request with another body type: 415
+            integration_responses=[
+                apigateway.IntegrationResponse(
+                    status_code="200", response_templates={"application/json": '{"status": "up"}'}
+                )
+            ],
+        )
         self.health_method = self.api.root.add_resource(HEALTH_PATH.strip("/")).add_method(
-            "GET", integration, authorization_type=apigateway.AuthorizationType.NONE
+            "GET",
+            alive,
+            authorization_type=apigateway.AuthorizationType.NONE,
+            method_responses=[apigateway.MethodResponse(status_code="200")],
         )
         for rule, reason in (
             ("AwsSolutions-APIG4", "Route 53 health checkers cannot sign requests; /health returns only up or down."),
@@ -107,12 +140,6 @@ class RegionalApi:
             "Callers are AWS principals authorized with IAM (SigV4), not users of a Cognito user pool.",
         )
         stage = _cfn(self.api.deployment_stage)
-        acknowledge_nag(
-            stage,
-            "AwsSolutions-APIG3",
-            "The file route requires SigV4 (IAM) and the health route returns only up or down; a web ACL "
-            "in each region would add per-request cost without a threat it stops here.",
-        )
         skip_checkov(
             stage,
             "CKV_AWS_120",

@@ -88,7 +88,7 @@ class ServiceFunction:
         cfn_function.vpc_config = lambda_.CfnFunction.VpcConfigProperty(
             subnet_ids=subnets.subnet_ids, security_group_ids=[self.security_group.attr_group_id]
         )
-        self._allow_network_interfaces()
+        allow_network_interfaces(self.function.role)
         self._allow_user_files(files_bucket_name, files_key_alias)
         skip_checkov(
             cfn_function,
@@ -131,40 +131,6 @@ class ServiceFunction:
             description="PostgreSQL from the workload function",
         )
 
-    def _allow_network_interfaces(self) -> None:
-        role = self.function.role
-        stack = Stack.of(role)
-        # Lambda manages the function's network interfaces with the function's role.
-        ec2_arn = f"arn:{stack.partition}:ec2:{stack.region}"
-        interface_resources = [
-            f"{ec2_arn}:{stack.account}:network-interface/*",
-            f"{ec2_arn}:*:subnet/*",  # the subnets belong to the network account
-            f"{ec2_arn}:{stack.account}:security-group/*",
-        ]
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="NetworkInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
-                resources=interface_resources,
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="DescribeNetworkInterfaces", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]
-            )
-        )
-        for resource in interface_resources:
-            acknowledge_nag(
-                role,
-                f"AwsSolutions-IAM5[Resource::{resource}]",
-                "Lambda creates and deletes the function's network interfaces, whose ids no one knows in advance.",
-            )
-
     def _allow_user_files(self, files_bucket_name: str, files_key_alias: str) -> None:
         role = self.function.role
         stack = Stack.of(role)
@@ -195,4 +161,37 @@ class ServiceFunction:
             role,
             f"AwsSolutions-IAM5[Resource::{user_files}]",
             "The function reads any user file under files/; object names are not known in advance.",
+        )
+
+
+def allow_network_interfaces(role: iam.Role) -> None:
+    """What Lambda needs, with the function's role, to run a function in the shared subnets."""
+    stack = Stack.of(role)
+    # Lambda manages the function's network interfaces with the function's role.
+    ec2_arn = f"arn:{stack.partition}:ec2:{stack.region}"
+    interface_resources = [
+        f"{ec2_arn}:{stack.account}:network-interface/*",
+        f"{ec2_arn}:*:subnet/*",  # the subnets belong to the network account
+        f"{ec2_arn}:{stack.account}:security-group/*",
+    ]
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="NetworkInterfaces",
+            actions=[
+                "ec2:CreateNetworkInterface",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            resources=interface_resources,
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(sid="DescribeNetworkInterfaces", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"])
+    )
+    for resource in interface_resources:
+        acknowledge_nag(
+            role,
+            f"AwsSolutions-IAM5[Resource::{resource}]",
+            "Lambda creates and deletes the function's network interfaces, whose ids no one knows in advance.",
         )

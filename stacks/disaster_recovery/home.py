@@ -1,6 +1,6 @@
 """The home region: the workload at production size, and what protects its data.
 
-    hosted zone <zone> ─ app.<zone>: this region's record (failover primary, or latency)
+    app.<zone> (the user's delegated zone): this region's record (failover primary, or latency)
     API + function (production size) ─► Aurora primary cluster (writer + readers) ─┐
                                     └─► user-files bucket ─(replication)─► DR replica bucket
     Aurora global database (not at backup-restore) ◄──────────────────────────────┘
@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
-from aws_cdk import aws_route53 as route53
+from aws_cdk import Stack
 from constructs import Construct
 
 from cdk_constructs.api_gateway_logging import api_gateway_account_logging
@@ -26,7 +25,7 @@ from cdk_constructs.disaster_recovery.backups import BackupSchedule, recovery_va
 from cdk_constructs.disaster_recovery.database import GlobalDatabase, MasterSecret, WorkloadDatabase
 from cdk_constructs.disaster_recovery.files import FilesReplication, UserFiles
 from cdk_constructs.disaster_recovery.keys import service_key
-from cdk_constructs.disaster_recovery.plan import home_plan, standby_plan
+from cdk_constructs.disaster_recovery.plan import dr_settings, home_plan, standby_plan
 from cdk_constructs.disaster_recovery.service import RegionalService
 from cdk_constructs.disaster_recovery.subnets import shared_subnets
 from cdk_constructs.hardened_key import HardenedKey
@@ -45,23 +44,12 @@ class DrHomeStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        settings = config.disaster_recovery
+        settings = dr_settings(config)
         dr = config.regions.dr
         plan = home_plan(settings)
         replicated = standby_plan(settings) is not None  # backup-restore keeps only backups in the DR region
         key_alias = dr_key_alias(config)
         dr_key_arn = f"arn:{self.partition}:kms:{dr}:{self.account}:{key_alias}"
-
-        # DNS: the zone both regions' records live in.
-        self.zone = route53.CfnHostedZone(
-            self,
-            "HostedZone",
-            name=settings.hosted_zone_name,
-            hosted_zone_config=route53.CfnHostedZone.HostedZoneConfigProperty(
-                comment="DR workload: failover or latency records of app endpoints"
-            ),
-        )
-        self.zone.apply_removal_policy(RemovalPolicy.RETAIN)  # its name servers are delegated to by the parent zone
 
         # Data key, master secret, database (and the global database joining the DR region).
         self.data_key = HardenedKey(
@@ -137,7 +125,9 @@ class DrHomeStack(Stack):
             key=service_key(self, alias=f"{key_alias}-service").key,
             files_bucket_name=files_name,
             files_key_alias=key_alias,
-            hosted_zone_id=self.zone.attr_id,
+            # The user's zone, already delegated: the certificate's validation records resolve
+            # as soon as CloudFormation writes them (a zone created here would not).
+            hosted_zone_id=settings.hosted_zone_id,
             failover_role="PRIMARY",
         )
         if set_api_gateway_logging:

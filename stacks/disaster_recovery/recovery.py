@@ -17,7 +17,7 @@ from constructs import Construct
 
 from cdk_constructs.disaster_recovery.backups import recovery_vault
 from cdk_constructs.disaster_recovery.files import UserFiles
-from cdk_constructs.disaster_recovery.plan import standby_plan
+from cdk_constructs.disaster_recovery.plan import dr_settings, standby_plan
 from cdk_constructs.hardened_bucket import HardenedBucket
 from cdk_constructs.hardened_key import HardenedKey
 from org_config.model import OrgConfig
@@ -27,7 +27,7 @@ from org_config.names import dr_backup_vault_name, dr_files_bucket_name, dr_key_
 class DrRecoveryStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        settings = config.disaster_recovery
+        settings = dr_settings(config)
         self.data_key = HardenedKey(
             self,
             "DataKey",

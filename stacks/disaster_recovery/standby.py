@@ -7,22 +7,22 @@
     light), a reader (warm standby) or production size (multi-site, with write forwarding
     when configured)
 
-The hosted zone lives in the home stack; this stack finds its id at deploy time by name
-(Route 53 ``ListHostedZonesByName``) for the certificate's DNS validation and the record.
+Both regions validate their certificates and write their records in the user's public
+hosted zone, named by id in the config (``disaster_recovery.hosted_zone_id``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Fn, Stack
+from aws_cdk import Stack
 from constructs import Construct
 
 from cdk_constructs.api_gateway_logging import api_gateway_account_logging
-from cdk_constructs.deploy_time_lookup import DeployTimeCall, allow, harden_provider
+from cdk_constructs.deploy_time_lookup import harden_provider
 from cdk_constructs.disaster_recovery.database import WorkloadDatabase
 from cdk_constructs.disaster_recovery.keys import service_key
-from cdk_constructs.disaster_recovery.plan import RegionPlan
+from cdk_constructs.disaster_recovery.plan import RegionPlan, dr_settings
 from cdk_constructs.disaster_recovery.service import RegionalService
 from cdk_constructs.disaster_recovery.subnets import shared_subnets
 from org_config.model import OrgConfig
@@ -34,7 +34,7 @@ class DrStandbyStack(Stack):
         self, scope: Construct, construct_id: str, *, config: OrgConfig, plan: RegionPlan, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        settings = config.disaster_recovery
+        settings = dr_settings(config)
         key_alias = dr_key_alias(config)
         subnets = shared_subnets(self, config, settings.dr_vpc)
         self.database = WorkloadDatabase(
@@ -47,21 +47,6 @@ class DrStandbyStack(Stack):
             global_cluster_id=dr_global_cluster_id(config),
             master_secret_arn=None,  # a secondary takes its users from the primary
         )
-        zone_lookup = DeployTimeCall(
-            self,
-            "HostedZoneLookup",
-            service="Route53",
-            action="listHostedZonesByName",
-            parameters={"DNSName": f"{settings.hosted_zone_name}.", "MaxItems": "1"},
-            physical_id=f"hosted-zone-{settings.hosted_zone_name}",
-            output_paths=["HostedZones.0.Id"],
-        )
-        allow(
-            self,
-            ["route53:ListHostedZonesByName"],
-            ["*"],
-            "Route 53 ListHostedZonesByName supports no resource-level permissions; the call only reads.",
-        )
         self.service = RegionalService(
             self,
             "Service",
@@ -72,8 +57,7 @@ class DrStandbyStack(Stack):
             key=service_key(self, alias=f"{key_alias}-service").key,
             files_bucket_name=dr_files_bucket_name(config, self.region),
             files_key_alias=key_alias,
-            # "/hostedzone/Z123..." -> "Z123..."
-            hosted_zone_id=Fn.select(2, Fn.split("/", zone_lookup.value("HostedZones.0.Id"))),
+            hosted_zone_id=settings.hosted_zone_id,
             failover_role="SECONDARY",
         )
         self.service.api.api.deployment_stage.node.add_dependency(api_gateway_account_logging(self))

@@ -153,6 +153,8 @@ def dr_key_alias(config: OrgConfig) -> str:
 def dr_files_bucket_name(config: OrgConfig, region: str) -> str:
     """The workload's user-files bucket in ``region`` (the DR one is the replica):
     ``{prefix}-files-{account id}-{region}``, at most 56 characters."""
+    if config.disaster_recovery is None:
+        raise ValueError("the config has no disaster_recovery section")
     account = config.account_named(config.disaster_recovery.account)
     return f"{config.organization.name_prefix}-files-{account.id}-{region}"
 

@@ -41,10 +41,13 @@ def synthesize_tier(config: OrgConfig, outdir: Path) -> None:
 
 def tier_reports(example_outdir: str | Path) -> dict[str, TierReport]:
     example = load_config()
+    if example.disaster_recovery is None:
+        raise ValueError("the example organization has no disaster_recovery section")
+    example_tier = example.disaster_recovery.tier
     reports: dict[str, TierReport] = {}
     for tier in DR_TIERS:
-        config = example if tier == example.disaster_recovery.tier else config_at(tier)
-        if tier == example.disaster_recovery.tier:
+        config = example if tier == example_tier else config_at(tier)
+        if tier == example_tier:
             outdir = Path(example_outdir)
         else:
             outdir = Path(tempfile.mkdtemp(prefix=f"cdk-out-{tier}-"))

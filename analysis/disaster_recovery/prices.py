@@ -14,6 +14,11 @@ Sources:
 * AWS KMS pricing: https://aws.amazon.com/kms/pricing/
 * AWS Secrets Manager pricing (a replica is billed as a secret): https://aws.amazon.com/secrets-manager/pricing/
 * Amazon Route 53 pricing (health checks, optional features): https://aws.amazon.com/route53/pricing/
+  A health check that watches a CloudWatch alarm or other health checks is assumed to cost
+  what a basic health check of an AWS endpoint costs.
+* Amazon CloudWatch pricing (standard-resolution alarms): https://aws.amazon.com/cloudwatch/pricing/
+* AWS WAF pricing (web ACL and rule per month; requests billed per use):
+  https://aws.amazon.com/waf/pricing/
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ KMS_KEY_MONTH = 1.00
 SECRET_MONTH = 0.40
 HEALTH_CHECK_AWS_ENDPOINT_MONTH = 0.50
 HEALTH_CHECK_OPTIONAL_FEATURE_MONTH = 1.00  # each of HTTPS, fast (10 s) interval, string match, latency
+CLOUDWATCH_ALARM_MONTH = 0.10
+WAF_WEB_ACL_MONTH = 5.00
+WAF_RULE_MONTH = 1.00  # a managed rule group counts as one rule
 
 # Sizing assumptions of the sample workload (change them to yours).
 DATABASE_GB = 100

@@ -2,7 +2,7 @@
 
 Deployment order (stack dependencies): the DR region's recovery stack (vault, replica
 bucket, data key) first, since the home region copies and replicates into it; then the
-home stack (hosted zone, primary database, global database); then the standby stack,
+home stack (primary database, global database, service); then the standby stack,
 whose secondary cluster joins the global database. The network stacks, which share the
 subnets, must be deployed before all of them.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 from aws_cdk import Environment, Stack
 from constructs import Construct
 
+from cdk_constructs.disaster_recovery.plan import standby_plan
 from org_config.model import OrgConfig
-from stacks.disaster_recovery import standby_plan
 from stacks.disaster_recovery.home import DrHomeStack
 from stacks.disaster_recovery.recovery import DrRecoveryStack
 from stacks.disaster_recovery.standby import DrStandbyStack
@@ -44,7 +44,7 @@ def build_disaster_recovery(scope: Construct, config: OrgConfig) -> list[Stack]:
         config=config,
         set_api_gateway_logging=not shares_logging,
         env=Environment(account=account, region=home),
-        description=f"DR workload ({tier}): hosted zone, service, primary database, backups (home region)",
+        description=f"DR workload ({tier}): service, primary database, backups (home region)",
         termination_protection=True,
     )
     home_stack.add_stack_dependency(recovery, "backups are copied and files replicated into the DR region")

@@ -84,22 +84,135 @@ def test_secondary_cluster_joins_the_global_database_encrypted_without_users(tie
     assert "MasterUsername" not in secondary and secondary["DeletionProtection"] is True
 
 
-@pytest.mark.parametrize(("prefix", "role"), [("dr-home-", "PRIMARY"), ("dr-standby-", "SECONDARY")])
-def test_health_checks_and_records_take_their_timing_from_the_config(tier: Tier, prefix: str, role: str) -> None:
+def _resources(tier: Tier, prefix: str) -> dict[str, dict[str, Any]]:
+    stack = next(s for s in tier.stacks if s.name.startswith(prefix))
+    resources: dict[str, dict[str, Any]] = stack.template["Resources"]
+    return resources
+
+
+def _ids(value: Any) -> set[str]:
+    """The logical ids a value refers to (Ref and Fn::GetAtt, at any depth)."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return {value["Ref"]}
+        if "Fn::GetAtt" in value:
+            return {value["Fn::GetAtt"][0]}
+        return set().union(*(_ids(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_ids(v) for v in value)) if value else set()
+    return set()
+
+
+REGIONS = [("dr-home-", "PRIMARY"), ("dr-standby-", "SECONDARY")]
+
+
+@pytest.mark.parametrize(("prefix", "role"), REGIONS)
+def test_record_follows_the_api_check_and_the_probe_alarm(tier: Tier, prefix: str, role: str) -> None:
+    """The record's health is the calculated AND of the HTTPS check of GET /health and the
+    check that watches the probe's alarm; the timing comes from the config."""
     settings = tier.config.disaster_recovery
-    (check,) = _of_type(tier, prefix, "AWS::Route53::HealthCheck")
-    config = check["HealthCheckConfig"]
-    assert (config["RequestInterval"], config["FailureThreshold"], config["Type"], config["ResourcePath"]) == (
+    resources = _resources(tier, prefix)
+    checks = {
+        k: r["Properties"]["HealthCheckConfig"]
+        for k, r in resources.items()
+        if r["Type"] == "AWS::Route53::HealthCheck"
+    }
+    by_type = {c["Type"]: k for k, c in checks.items()}
+    assert sorted(by_type) == ["CALCULATED", "CLOUDWATCH_METRIC", "HTTPS"], checks
+    https = checks[by_type["HTTPS"]]
+    assert (https["RequestInterval"], https["FailureThreshold"], https["ResourcePath"]) == (
         settings.health_check_interval_seconds,
         settings.health_check_failure_threshold,
-        "HTTPS",
         "/v1/health",
     )
+    calculated = checks[by_type["CALCULATED"]]
+    assert _ids(calculated["ChildHealthChecks"]) == {by_type["HTTPS"], by_type["CLOUDWATCH_METRIC"]}
+    assert calculated["HealthThreshold"] == 2
+    metric = checks[by_type["CLOUDWATCH_METRIC"]]
+    (alarm_id,) = _ids(metric["AlarmIdentifier"]["Name"])
+    alarm = resources[alarm_id]["Properties"]
+    assert alarm["EvaluationPeriods"] == settings.health_check_failure_threshold
+    assert (alarm["TreatMissingData"], metric["InsufficientDataHealthStatus"]) == ("breaching", "Unhealthy")
     (record,) = _of_type(tier, prefix, "AWS::Route53::RecordSet")
+    assert _ids(record["HealthCheckId"]) == {by_type["CALCULATED"]}
     assert record["Name"] == f"{settings.record_name}.{settings.hosted_zone_name}."
     assert record["TTL"] == str(settings.record_ttl_seconds) and record["Failover"] == role
 
 
-def test_hosted_zone_comes_from_the_config(tier: Tier) -> None:
-    (zone,) = _of_type(tier, "dr-home-", "AWS::Route53::HostedZone")
-    assert zone["Name"] == tier.config.disaster_recovery.hosted_zone_name
+@pytest.mark.parametrize(("prefix", "role"), REGIONS)
+def test_certificate_and_record_use_the_configured_delegated_zone(tier: Tier, prefix: str, role: str) -> None:
+    """No DR stack creates a hosted zone (nothing would delegate to it, and the certificate
+    would wait for ever) or looks one up: both name the user's zone by its id."""
+    settings = tier.config.disaster_recovery
+    assert not _of_type(tier, prefix, "AWS::Route53::HostedZone")
+    (certificate,) = _of_type(tier, prefix, "AWS::CertificateManager::Certificate")
+    assert certificate["ValidationMethod"] == "DNS"
+    assert certificate["DomainValidationOptions"] == [
+        {"DomainName": f"{settings.record_name}.{settings.hosted_zone_name}", "HostedZoneId": settings.hosted_zone_id}
+    ]
+    (record,) = _of_type(tier, prefix, "AWS::Route53::RecordSet")
+    assert record["HostedZoneId"] == settings.hosted_zone_id
+    assert not [p for p in _of_type(tier, prefix, "Custom::AWS") if "listHostedZonesByName" in str(p)]
+
+
+@pytest.mark.parametrize(("prefix", "role"), REGIONS)
+def test_stage_is_throttled_and_health_has_a_throttle_of_its_own(tier: Tier, prefix: str, role: str) -> None:
+    settings = tier.config.disaster_recovery
+    (stage,) = _of_type(tier, prefix, "AWS::ApiGateway::Stage")
+    settings_by_path = {(m["ResourcePath"], m["HttpMethod"]): m for m in stage["MethodSettings"]}
+    every = settings_by_path[("/*", "*")]
+    assert (every["ThrottlingRateLimit"], every["ThrottlingBurstLimit"]) == (
+        settings.api_rate_limit_per_second,
+        settings.api_burst_limit,
+    )
+    health = settings_by_path[("/~1health", "GET")]
+    assert (health["ThrottlingRateLimit"], health["ThrottlingBurstLimit"]) == (10, 20)
+
+
+@pytest.mark.parametrize(("prefix", "role"), REGIONS)
+def test_health_route_runs_no_function(tier: Tier, prefix: str, role: str) -> None:
+    """GET /health is a mock integration, and no invoke permission names the health route:
+    a flood of health requests cannot use the service function's concurrency."""
+    methods = _of_type(tier, prefix, "AWS::ApiGateway::Method")
+    unauthenticated = [m for m in methods if m["AuthorizationType"] == "NONE"]
+    assert [m["Integration"]["Type"] for m in unauthenticated] == ["MOCK"]
+    permissions = _of_type(tier, prefix, "AWS::Lambda::Permission")
+    assert not [p for p in permissions if "/health" in json.dumps(p["SourceArn"])]
+    assert all(p["SourceAccount"] for p in permissions)
+
+
+@pytest.mark.parametrize(("prefix", "role"), REGIONS)
+def test_probe_reserves_its_own_concurrency_and_only_its_schedule_invokes_it(
+    tier: Tier, prefix: str, role: str
+) -> None:
+    resources = _resources(tier, prefix)
+    functions = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    (probe_id,) = [k for k, f in functions.items() if f["Handler"] == "probe.handler"]
+    assert functions[probe_id]["ReservedConcurrentExecutions"] == 1
+    invokers = {
+        r["Properties"]["Principal"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Permission" and probe_id in _ids(r["Properties"]["FunctionName"])
+    }
+    assert invokers == {"events.amazonaws.com"}
+    (rule,) = _of_type(tier, prefix, "AWS::Events::Rule")
+    assert rule["ScheduleExpression"] == "rate(1 minute)"
+
+
+@pytest.mark.parametrize(("prefix", "role"), REGIONS)
+def test_web_acl_rate_limits_each_ip_in_front_of_the_stage(tier: Tier, prefix: str, role: str) -> None:
+    settings = tier.config.disaster_recovery
+    resources = _resources(tier, prefix)
+    (acl_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::WAFv2::WebACL"]
+    acl = resources[acl_id]["Properties"]
+    rate = next(r for r in acl["Rules"] if "RateBasedStatement" in r["Statement"])
+    assert rate["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "Limit": settings.waf_requests_per_ip_per_5_minutes,
+    }
+    assert "Block" in rate["Action"] and acl["Scope"] == "REGIONAL"
+    (association,) = _of_type(tier, prefix, "AWS::WAFv2::WebACLAssociation")
+    assert _ids(association["WebACLArn"]) == {acl_id}
+    (stage_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert "/stages/" in json.dumps(association["ResourceArn"])
+    assert stage_id in _ids(association["ResourceArn"])  # the stage exists before it is associated

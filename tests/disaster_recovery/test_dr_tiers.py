@@ -78,7 +78,8 @@ def test_warm_standby_adds_a_reader_and_minimum_compute(dr_tiers: dict[str, Tier
     assert facts.dr_function is not None
     assert facts.dr_function.reserved_concurrency == settings.reserved_concurrency
     assert facts.dr_function.provisioned_concurrency == settings.standby_provisioned_concurrency
-    assert facts.dr_routing == "failover" and len(facts.dr_health_checks) == 1
+    assert facts.dr_routing == "failover"
+    assert sorted(c.type for c in facts.dr_health_checks) == ["CALCULATED", "CLOUDWATCH_METRIC", "HTTPS"]
 
 
 def test_multi_site_serves_from_both_regions_at_production_size(dr_tiers: dict[str, Tier]) -> None:

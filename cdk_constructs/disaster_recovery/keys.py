@@ -1,15 +1,18 @@
-"""Pieces both workload stacks build the same way."""
+"""The key of one region's service: its function's environment and its log groups."""
 
 from __future__ import annotations
 
 from aws_cdk import Stack
+from constructs import Construct
 
 from cdk_constructs.hardened_key import HardenedKey
 
 
-def service_key(stack: Stack, *, alias: str) -> HardenedKey:
-    """The key of the function's environment and of the log groups of this region's service."""
-    key = HardenedKey(stack, "ServiceKey", alias=alias, description="Encrypts the DR workload's logs and settings")
+def service_key(scope: Construct, *, alias: str) -> HardenedKey:
+    """A hardened key (``ServiceKey``) that CloudWatch Logs may use only for log groups of
+    this account and region (an encryption-context condition)."""
+    stack = Stack.of(scope)
+    key = HardenedKey(scope, "ServiceKey", alias=alias, description="Encrypts the DR workload's logs and settings")
     key.allow_service(
         sid="CloudWatchLogs",  # the function and API access log groups of this account and region
         service_principal=f"logs.{stack.region}.amazonaws.com",

@@ -16,9 +16,17 @@ from typing import Any
 from analysis.assembly import StackTemplate
 
 
-@functools.cache
 def _manifest(folder: Path) -> dict[str, Any]:
-    manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    path = folder / "manifest.json"
+    stat = path.stat()
+    return _parsed(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    """The manifest at ``path``, read once per version of the file."""
+    del mtime_ns, size  # the cache key: a rewritten manifest is read again
+    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return manifest
 
 

@@ -82,10 +82,15 @@ def resource_needs(stack: StackTemplate) -> list[Need]:
             # CloudTrailAccessNotEnabledException: "trusted access has not been enabled between
             # CloudTrail and Organizations" (CloudTrail API reference, errors).
             need(logical_id, TRUSTED_ACCESS, "cloudtrail.amazonaws.com", "an organization trail")
-        elif kind == "AWS::RAM::ResourceShare" and any(map(_organization_principal, props.get("Principals", []))):
+        elif kind == "AWS::RAM::ResourceShare" and (
+            any(map(_organization_principal, props.get("Principals", [])))
+            or props.get("AllowExternalPrincipals") is False
+        ):
             # RAM EnableSharingWithAwsOrganization: "Until you enable sharing within the
-            # organization, you can specify only individual AWS accounts" (RAM API reference).
-            need(logical_id, RAM_SHARING, "organization", "a resource share with the organization or an OU")
+            # organization, you can specify only individual AWS accounts" (RAM API reference);
+            # subnets can be shared only within an organization that has it enabled, and a
+            # share kept inside the organization (no external principals) relies on it too.
+            need(logical_id, RAM_SHARING, "organization", "a resource share kept within the organization")
         elif kind == "AWS::CloudFormation::StackSet" and props.get("PermissionModel") == "SERVICE_MANAGED":
             need(
                 logical_id,

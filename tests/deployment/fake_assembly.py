@@ -33,5 +33,7 @@ def write_assembly(folder: Path, stacks: dict[str, tuple[str, str, list[str], di
         artifacts[f"{name}.assets"] = {"type": "cdk:asset-manifest", "properties": {"file": f"{name}.assets.json"}}
         artifacts[name] = artifact
         (folder / f"{name}.template.json").write_text(json.dumps(template), encoding="utf-8")
-    (folder / "manifest.json").write_text(json.dumps({"version": "48.0.0", "artifacts": artifacts}), encoding="utf-8")
+    manifest = folder / "manifest.json"
+    manifest.unlink(missing_ok=True)  # a new file, so a reader sees this version
+    manifest.write_text(json.dumps({"version": "48.0.0", "artifacts": artifacts}), encoding="utf-8")
     return read_assembly(folder)

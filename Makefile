@@ -18,6 +18,8 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := true
 
 # Quoted, so a path with spaces stays one argument.
 CONFIG_ARG := $(if $(CONFIG),--config "$(CONFIG)")
+# `make synth PATTERNS=network,streaming`: only those patterns and what they depend on.
+PATTERNS_ARG := $(if $(PATTERNS),--patterns "$(PATTERNS)")
 
 .PHONY: setup setup-dev synth check test lint snapshot-update docs bench lock clean
 
@@ -42,7 +44,7 @@ setup-dev: setup $(VENV)/.dev
 
 # Validates the config first and replaces cdk.out only after a synth that passed its gates.
 synth: setup
-	$(BIN)/python -m tools.synth $(CONFIG_ARG)
+	$(BIN)/python -m tools.synth $(CONFIG_ARG) $(PATTERNS_ARG)
 
 # Every gate of the test suite, on the organization in CONFIG (or ORG_CONFIG).
 check: setup-dev

@@ -43,8 +43,10 @@ def check_control_tower(assembly: str | Path) -> None:
     at ``assembly`` (nested assemblies such as the StackSet body included); raise on any
     finding without an exemption.
 
-    One cfn-guard run over the written templates, rather than the package's validation
+    cfn-guard runs on the written templates, rather than the package's validation
     plugin: the plugin sees only the app's own stacks and costs seconds more per synth.
+    A template unchanged since an earlier synth, test run or ``make check`` takes its
+    result from the shared cache; the changed ones are judged in parallel.
     """
     stacks = read_assembly(assembly)
     results = control_tower.evaluate([stack.template_path for stack in stacks])

@@ -4,6 +4,7 @@ Control Tower controls run on the written assembly: see ``app.py``.)"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from aws_cdk import App, Aspects, BootstraplessSynthesizer, CfnResource, Environment, Stack, Stage, Tags
@@ -12,6 +13,7 @@ from cdk_nag import WriteNagSuppressionsToCloudFormationAspect
 from cdk_constructs.gates import attach_gates, check_nag_now
 from org_config import ConfigError
 from org_config.model import RESOURCE_BUDGET, AccountRole, OrgConfig
+from org_config.patterns import PATTERNS
 from stacks.disaster_recovery.placement import build_disaster_recovery
 from stacks.log_archive_baseline import LogArchiveBaselineStack
 from stacks.network.placement import build_network
@@ -50,18 +52,70 @@ def _member_roles_template(app: App, config: OrgConfig) -> dict[str, Any]:
     return template
 
 
-def build_organization(app: App, config: OrgConfig) -> list[Stack]:
+def build_organization(app: App, config: OrgConfig, *, patterns: Collection[str] | None = None) -> list[Stack]:
     """Add the stacks of every pattern to ``app``; return them in creation order.
 
-    Raises :class:`ConfigError` for a config the stacks cannot honour (an unknown SCP,
-    too many SCPs on a target) before any stack is created.
+    ``patterns`` (default: every pattern) narrows the app to the chosen patterns' stacks
+    and the stacks they depend on (:func:`parts_to_build`), for a quicker edit loop; what
+    is built is gated as always. Raises :class:`ConfigError` for a config the stacks
+    cannot honour (an unknown SCP, too many SCPs on a target) before any stack is created.
     """
+    parts = parts_to_build(config, patterns)
     attachments(config)  # guardrail names and limits, checked before anything is built
     attach_gates(app)
-    home = config.regions.home
-    management = _env(config, AccountRole.MANAGEMENT, home)
+    stacks: list[Stack] = []
+    log_archive = _log_archive(app, config) if "log-archive" in parts else None
+    stacks += [log_archive] if log_archive is not None else []
+    if "organization" in parts and log_archive is not None:
+        stacks += _organization(app, config, log_archive)
+    object_index = build_object_index(app, config) if "object-index" in parts else []
+    stacks += object_index
+    if "streaming" in parts:
+        # The streaming API shares the account's API Gateway logging role that the object index API sets.
+        stacks += build_streaming(app, config, object_index_api=object_index[-1] if object_index else None)
+    if "network" in parts:
+        stacks += build_network(app, config, log_archive=log_archive)
+    if "disaster-recovery" in parts:
+        stacks += build_disaster_recovery(app, config)
+    for stack in stacks:
+        Tags.of(stack).add("Project", config.organization.name_prefix)
+        _check_budget(stack)
+    return stacks
 
-    log_archive = LogArchiveBaselineStack(
+
+def parts_to_build(config: OrgConfig, patterns: Collection[str] | None) -> frozenset[str]:
+    """What a selection of patterns needs built: the patterns themselves, and the parts
+    their stacks depend on. The log-archive stack goes first for the organization's trail
+    and the network's flow logs; the object index's API stack sets the account's API
+    Gateway logging role that the streaming pipeline and the DR home stack then wait for
+    (when they share its account: the placements' rule, mirrored here; a test compares
+    every selection with the full synth)."""
+    chosen = set(PATTERNS if patterns is None else patterns)
+    parts = set(chosen)
+    if "organization" in chosen or ("network" in chosen and config.has_vpcs):
+        parts.add("log-archive")
+    if config.object_index_section is None:
+        return frozenset(parts)  # no object index to share its logging role
+    index_account = config.object_index.account
+    if (
+        "streaming" in chosen
+        and config.streaming_section is not None
+        and config.account_named(config.streaming.account).id == config.account_named(index_account).id
+    ):
+        parts.add("object-index")
+    if (
+        "disaster-recovery" in chosen
+        and config.disaster_recovery_section is not None
+        and config.has_vpcs
+        and config.disaster_recovery.account == index_account
+    ):
+        parts.add("object-index")
+    return frozenset(parts)
+
+
+def _log_archive(app: App, config: OrgConfig) -> LogArchiveBaselineStack:
+    home = config.regions.home
+    return LogArchiveBaselineStack(
         app,
         f"log-archive-baseline-{home}",
         config=config,
@@ -69,6 +123,12 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
         description="Central, immutable log buckets and their KMS key (log-archive account)",
         termination_protection=True,  # holds the organization's audit trail
     )
+
+
+def _organization(app: App, config: OrgConfig, log_archive: Stack) -> list[Stack]:
+    """The organization pattern's stacks in the management and audit accounts."""
+    home = config.regions.home
+    management = _env(config, AccountRole.MANAGEMENT, home)
     services = OrganizationServicesStack(
         app,
         f"organization-services-{home}",
@@ -109,16 +169,7 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
         ),
     )
     audit.add_stack_dependency(services, "the audit account must be the delegated administrator first")
-    object_index = build_object_index(app, config)
-    stacks: list[Stack] = [log_archive, services, structure, identity, audit, *object_index]
-    # The streaming API shares the account's API Gateway logging role that the object index API sets.
-    stacks += build_streaming(app, config, object_index_api=object_index[-1] if object_index else None)
-    stacks.extend(build_network(app, config, log_archive=log_archive))
-    stacks.extend(build_disaster_recovery(app, config))
-    for stack in stacks:
-        Tags.of(stack).add("Project", config.organization.name_prefix)
-        _check_budget(stack)
-    return stacks
+    return [services, structure, identity, audit]
 
 
 def _check_budget(stack: Stack) -> None:

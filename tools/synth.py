@@ -1,8 +1,8 @@
 """``make synth``: validate the config, synthesize into a fresh folder, and replace
 ``cdk.out`` only when everything succeeded.
 
-1. The config is loaded and validated first; an invalid one stops here with one line and
-   ``cdk.out`` is not touched.
+1. The config is loaded and validated first; an invalid one (or an unknown name in
+   ``--patterns``) stops here with one line and ``cdk.out`` is not touched.
 2. ``cdk synth`` writes into a staging folder beside ``cdk.out``; its synth-time gates
    (cdk-nag, Control Tower controls) fail it on any open finding.
 3. The CloudFormation limits and the resource budget are checked on the staged templates.
@@ -23,6 +23,7 @@ from analysis.assembly import read_assembly
 from analysis.gates import limits
 from analysis.limits import summary_table
 from org_config import ConfigError, load_config
+from org_config.patterns import CONTEXT_KEY, PATTERNS, parse_patterns
 
 ROOT = Path(__file__).resolve().parents[1]
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
@@ -41,16 +42,21 @@ def cli_environment() -> dict[str, str]:
     }
 
 
-def _synth_command(outdir: Path, config: Path | None) -> list[str]:
+def _synth_command(outdir: Path, config: Path | None, patterns: frozenset[str] | None = None) -> list[str]:
     command = [str(CDK), "synth", "--quiet", "--no-notices", "--output", str(outdir)]
     if config is not None:
         command += ["--context", f"config={config.resolve()}"]
+    if patterns is not None:
+        command += ["--context", f"{CONTEXT_KEY}={','.join(sorted(patterns))}"]
     return command
 
 
-def cdk_synth(outdir: Path, config: Path | None) -> subprocess.CompletedProcess[str]:
-    """``cdk synth`` of the organization at ``config`` (the example when ``None``) into ``outdir``."""
-    command = _synth_command(outdir, config)
+def cdk_synth(
+    outdir: Path, config: Path | None, patterns: frozenset[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``cdk synth`` of the organization at ``config`` (the example when ``None``) into
+    ``outdir``: every stack, or only those ``patterns`` need."""
+    command = _synth_command(outdir, config, patterns)
     return subprocess.run(command, cwd=ROOT, env=cli_environment(), capture_output=True, text=True, check=False)
 
 
@@ -75,8 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--config", help="the organization's config file (default: ORG_CONFIG, else the example)")
     parser.add_argument("--out", default="cdk.out", help="the cloud assembly folder to replace")
+    parser.add_argument("--patterns", help=f"build only these (comma-separated: {', '.join(PATTERNS)})")
     args = parser.parse_args(argv)
     config_path = selected_config(args.config)
+    try:
+        patterns = parse_patterns(args.patterns)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         config = load_config(config_path)
     except ConfigError as error:
@@ -86,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     staging = out.with_name(f"{out.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
-    result = cdk_synth(staging, config_path)
+    result = cdk_synth(staging, config_path, patterns)
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         sys.stderr.write(result.stderr)
@@ -109,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     staging.rename(out)
     shutil.rmtree(previous, ignore_errors=True)
 
-    print(f"Synthesized {len(stacks)} stack(s) into {out}:")
+    chosen = f" for {', '.join(sorted(patterns))} and what it depends on" if patterns else ""
+    print(f"Synthesized {len(stacks)} stack(s){chosen} into {out}:")
     print(table)
     return 0
 

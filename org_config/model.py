@@ -62,6 +62,7 @@ from org_config.organization import (
     SecurityMonitoring,
     TagPolicy,
 )
+from org_config.sandbox import Sandbox
 from org_config.streaming import Streaming
 
 # Re-exported: every section model is importable from here, the root that composes them.
@@ -130,6 +131,8 @@ class OrgConfig(_Model):
     streaming: Streaming = Streaming()
     object_index: ObjectIndex = ObjectIndex()
     security_monitoring: SecurityMonitoring = SecurityMonitoring()
+    # Set only in the sandbox profile: every stack in this one account (org_config/sandbox.py).
+    sandbox: Sandbox | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> OrgConfig:
@@ -142,7 +145,15 @@ class OrgConfig(_Model):
         return self
 
     def _check_unique(self) -> None:
-        for attribute in ("name", "id", "email"):
+        if self.sandbox is not None:
+            # The sandbox profile: one account plays every role, so every id is the sandbox's.
+            for index, account in enumerate(self.accounts):
+                if account.id != self.sandbox.account_id:
+                    raise ValueError(
+                        f"accounts[{index}].id: '{account.id}' is not sandbox.account_id "
+                        f"'{self.sandbox.account_id}'; in the sandbox profile every account is that one account"
+                    )
+        for attribute in ("name", "email") if self.sandbox is not None else ("name", "id", "email"):
             seen: set[str] = set()
             for index, account in enumerate(self.accounts):
                 value: str = getattr(account, attribute)
@@ -312,6 +323,11 @@ class OrgConfig(_Model):
     def account(self, role: AccountRole) -> Account:
         """The single account holding ``role`` (validation guarantees there is one)."""
         return next(a for a in self.accounts if a.role is role)
+
+    def builds(self, pattern: str) -> bool:
+        """Whether the app builds ``pattern``'s stacks: every pattern in an organization,
+        only the chosen ones in the sandbox profile."""
+        return self.sandbox is None or self.sandbox.builds(pattern)
 
     def account_named(self, name: str) -> Account:
         return next(a for a in self.accounts if a.name == name)

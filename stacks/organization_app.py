@@ -10,6 +10,7 @@ from aws_cdk import App, Aspects, BootstraplessSynthesizer, CfnResource, Environ
 from cdk_nag import WriteNagSuppressionsToCloudFormationAspect
 
 from cdk_constructs.gates import attach_gates, check_nag_now
+from cdk_constructs.sandbox_teardown import apply_sandbox_teardown
 from org_config import ConfigError
 from org_config.model import RESOURCE_BUDGET, AccountRole, OrgConfig
 from stacks.disaster_recovery.placement import build_disaster_recovery
@@ -22,6 +23,7 @@ from stacks.organization.member_roles import MemberRolesStack
 from stacks.organization.service_control_policies import attachments
 from stacks.organization.services import OrganizationServicesStack
 from stacks.organization.structure import OrganizationStack
+from stacks.sandbox.baseline import SandboxBaselineStack
 from stacks.streaming.placement import build_streaming
 
 
@@ -56,8 +58,10 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     Raises :class:`ConfigError` for a config the stacks cannot honour (an unknown SCP,
     too many SCPs on a target) before any stack is created.
     """
-    attachments(config)  # guardrail names and limits, checked before anything is built
     attach_gates(app)
+    if config.sandbox is not None:
+        return _build_sandbox(app, config)
+    attachments(config)  # guardrail names and limits, checked before anything is built
     home = config.regions.home
     management = _env(config, AccountRole.MANAGEMENT, home)
 
@@ -116,6 +120,36 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     stacks.extend(build_network(app, config, log_archive=log_archive))
     stacks.extend(build_disaster_recovery(app, config))
     for stack in stacks:
+        Tags.of(stack).add("Project", config.organization.name_prefix)
+        _check_budget(stack)
+    return stacks
+
+
+def _build_sandbox(app: App, config: OrgConfig) -> list[Stack]:
+    """The sandbox profile: the chosen workload patterns in one account, after a baseline
+    stack with the budget alert (and the flow-log bucket the network writes to), every
+    stack with the sandbox's teardown settings."""
+    home = config.regions.home
+    baseline = SandboxBaselineStack(
+        app,
+        f"sandbox-baseline-{home}",
+        config=config,
+        env=_env(config, AccountRole.WORKLOAD_PROD, home),
+        description="Sandbox: budget alert and, with the network pattern, the flow-log bucket",
+    )
+    stacks: list[Stack] = [baseline]
+    object_index = build_object_index(app, config) if config.builds("object-index") else []
+    stacks += object_index
+    if config.builds("streaming"):
+        stacks += build_streaming(app, config, object_index_api=object_index[-1] if object_index else None)
+    if config.builds("network"):
+        stacks += build_network(app, config, log_archive=baseline)
+    if config.builds("disaster-recovery"):
+        stacks += build_disaster_recovery(app, config)
+    for stack in stacks:
+        if stack is not baseline:
+            stack.add_dependency(baseline, "the budget alert exists before anything that costs money")
+        apply_sandbox_teardown(stack)
         Tags.of(stack).add("Project", config.organization.name_prefix)
         _check_budget(stack)
     return stacks

@@ -148,7 +148,7 @@ def _build_sandbox(app: App, config: OrgConfig) -> list[Stack]:
         stacks += build_disaster_recovery(app, config)
     for stack in stacks:
         if stack is not baseline:
-            stack.add_dependency(baseline, "the budget alert exists before anything that costs money")
+            stack.add_stack_dependency(baseline, "the budget alert exists before anything that costs money")
         apply_sandbox_teardown(stack)
         Tags.of(stack).add("Project", config.organization.name_prefix)
         _check_budget(stack)

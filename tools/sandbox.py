@@ -157,8 +157,16 @@ def _profile(args: argparse.Namespace) -> tuple[Path, OrgConfig]:
     return config_file, config
 
 
-def _synthesize(config: OrgConfig, outdir: Path) -> list[StackTemplate]:
+# Assemblies synthesized by this process, by profile text: a deploy and a destroy of the same
+# profile in one process (the tests) synthesize once. Same config in, same templates out.
+_SYNTHESIZED: dict[tuple[str, Path], list[StackTemplate]] = {}
+
+
+def _synthesize(config_file: Path, config: OrgConfig, outdir: Path) -> list[StackTemplate]:
     """The sandbox assembly, synthesized in-process with every synth-time gate on."""
+    key = (config_file.read_text(encoding="utf-8"), outdir)
+    if key in _SYNTHESIZED and (outdir / "manifest.json").exists():
+        return _SYNTHESIZED[key]
     import aws_cdk as cdk  # the CDK loads only when a synth is needed
 
     from cdk_constructs.gates import check_control_tower
@@ -169,7 +177,8 @@ def _synthesize(config: OrgConfig, outdir: Path) -> list[StackTemplate]:
     build_organization(app, config)
     app.synth()
     check_control_tower(outdir)
-    return read_assembly(outdir)
+    _SYNTHESIZED[key] = read_assembly(outdir)
+    return _SYNTHESIZED[key]
 
 
 def deployment_order(stacks: Sequence[StackTemplate], outdir: Path) -> list[StackTemplate]:
@@ -242,7 +251,7 @@ def _print_plan(config: OrgConfig, stacks: Sequence[StackTemplate]) -> None:
 def deploy(args: argparse.Namespace) -> int:
     config_file, config = _profile(args)
     outdir = config_file.parent / "assembly"
-    stacks = deployment_order(_synthesize(config, outdir), outdir)
+    stacks = deployment_order(_synthesize(config_file, config, outdir), outdir)
     _print_plan(config, stacks)
     print("\nBootstrap (once per region; safe to repeat):")
     for command in bootstrap_commands(config, stacks):
@@ -265,7 +274,7 @@ def deploy(args: argparse.Namespace) -> int:
 def destroy(args: argparse.Namespace) -> int:
     config_file, config = _profile(args)
     outdir = config_file.parent / "assembly"
-    stacks = deployment_order(_synthesize(config, outdir), outdir)
+    stacks = deployment_order(_synthesize(config_file, config, outdir), outdir)
     steps = teardown_plan(stacks)
     if kept(steps):
         raise SandboxError(

@@ -118,6 +118,7 @@ class SandboxBaselineStack(Stack):
             access_logs_bucket=access_logs.bucket,
             access_logs_prefix="vpc-flow-logs/",
             lifecycle=lifecycle,
+            object_lock_days=1,  # governance mode: the teardown may bypass it (AWS Control Tower's CT.S3.PR.9)
         )
         principal = iam.ServicePrincipal("delivery.logs.amazonaws.com")
         flow_logs.bucket.add_to_resource_policy(

@@ -28,6 +28,7 @@ from org_config.common import (
     Regions,
     _Model,
 )
+from org_config.delivery import Delivery
 from org_config.disaster_recovery import BACKUP_FREQUENCIES_HOURS, BACKUP_START_WINDOW_MINUTES, DisasterRecovery
 from org_config.network import (
     ATTACHMENT_SUBNET_PREFIX,
@@ -133,6 +134,8 @@ class OrgConfig(_Model):
     security_monitoring: SecurityMonitoring = SecurityMonitoring()
     # Set only in the sandbox profile: every stack in this one account (org_config/sandbox.py).
     sandbox: Sandbox | None = None
+    # The pipeline that deploys the organization (org_config/delivery.py); optional.
+    delivery: Delivery | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> OrgConfig:
@@ -204,6 +207,8 @@ class OrgConfig(_Model):
 
     def _check_references(self) -> None:
         names = {a.name for a in self.accounts}
+        if self.delivery is not None and self.delivery.account not in names:
+            raise ValueError(f"delivery.account: '{self.delivery.account}' is not a defined account")
         for name, vpc in self.network.vpcs.items():
             if vpc.account not in names:
                 raise ValueError(f"network.vpcs.{name}.account: '{vpc.account}' is not a defined account")

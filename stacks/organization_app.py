@@ -13,6 +13,7 @@ from cdk_constructs.gates import attach_gates, check_nag_now
 from cdk_constructs.sandbox_teardown import apply_sandbox_teardown
 from org_config import ConfigError
 from org_config.model import RESOURCE_BUDGET, AccountRole, OrgConfig
+from stacks.delivery.pipeline import DeliveryPipelineStack
 from stacks.disaster_recovery.placement import build_disaster_recovery
 from stacks.log_archive_baseline import LogArchiveBaselineStack
 from stacks.network.placement import build_network
@@ -119,10 +120,27 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     stacks += build_streaming(app, config, object_index_api=object_index[-1])
     stacks.extend(build_network(app, config, log_archive=log_archive))
     stacks.extend(build_disaster_recovery(app, config))
+    if config.delivery is not None:
+        stacks.append(_delivery_pipeline(app, config, stacks))
     for stack in stacks:
         Tags.of(stack).add("Project", config.organization.name_prefix)
         _check_budget(stack)
     return stacks
+
+
+def _delivery_pipeline(app: App, config: OrgConfig, stacks: list[Stack]) -> Stack:
+    """The pipeline that deploys ``stacks`` in waves, built from the same stack objects (the
+    organization is built once per synth; the pipeline reads their names and dependencies)."""
+    assert config.delivery is not None
+    home = config.regions.home
+    return DeliveryPipelineStack(
+        app,
+        f"delivery-pipeline-{home}",
+        config=config,
+        stacks=stacks,
+        env=Environment(account=config.account_named(config.delivery.account).id, region=home),
+        description="Delivery pipeline: gates, synth, then the organization's stacks wave by wave (deployment account)",
+    )
 
 
 def _build_sandbox(app: App, config: OrgConfig) -> list[Stack]:

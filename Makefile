@@ -21,7 +21,7 @@ CONFIG_ARG := $(if $(CONFIG),--config "$(CONFIG)")
 # `make synth PATTERNS=network,streaming`: only those patterns and what they depend on.
 PATTERNS_ARG := $(if $(PATTERNS),--patterns "$(PATTERNS)")
 
-.PHONY: setup setup-dev synth check test lint snapshot-update docs bench lock clean
+.PHONY: setup setup-dev synth check test lint snapshot-update docs bench lock clean deploy-sandbox destroy-sandbox
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,22 @@ test: setup-dev
 	wait $$types; typed=$$?; cat .mypy.log; rm -f .mypy.log; \
 	test $$tests -eq 0 && test $$typed -eq 0
 
+# The workload patterns in one sandbox account, with your own credentials:
+#   make deploy-sandbox ACCOUNT=123456789012 REGION=eu-west-1 [DR_REGION=eu-central-1]
+#        [PATTERNS=object-index,streaming,network,disaster-recovery] [BUDGET=50] [EMAIL=you@example.com]
+#        [DRY_RUN=1] [YES=1] [CONFIG=base.yaml]
+#   make destroy-sandbox ACCOUNT=... REGION=... (the same values) [DRY_RUN=1] [YES=1]
+SANDBOX_ARGS = --account "$(ACCOUNT)" --region "$(REGION)" \
+	$(if $(DR_REGION),--dr-region "$(DR_REGION)") $(if $(PATTERNS),--patterns "$(PATTERNS)") \
+	$(if $(BUDGET),--budget "$(BUDGET)") $(if $(EMAIL),--email "$(EMAIL)") $(CONFIG_ARG) \
+	$(if $(DRY_RUN),--dry-run) $(if $(YES),--yes)
+
+deploy-sandbox: setup-dev
+	$(BIN)/python -m tools.sandbox deploy $(SANDBOX_ARGS)
+
+destroy-sandbox: setup-dev
+	$(BIN)/python -m tools.sandbox destroy $(SANDBOX_ARGS)
+
 snapshot-update: setup-dev
 	$(BIN)/python -m pytest tests/gates -k snapshot --snapshot-update
 
@@ -86,4 +102,4 @@ lock: $(VENV)/bin/python
 	mv constraints.txt.new constraints.txt && rm -rf .lock-venv
 
 clean:
-	rm -rf cdk.out cdk.out.staging cdk.out.previous .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out cdk.out.staging cdk.out.previous cdk.out.sandbox .pytest_cache .mypy_cache .ruff_cache

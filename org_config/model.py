@@ -39,6 +39,7 @@ from org_config.common import (
     _Model,
     raise_problems,
 )
+from org_config.delivery import Delivery
 from org_config.disaster_recovery import BACKUP_FREQUENCIES_HOURS, BACKUP_START_WINDOW_MINUTES, DisasterRecovery
 from org_config.network import (
     ATTACHMENT_SUBNET_PREFIX,
@@ -82,6 +83,7 @@ from org_config.quotas import (
     object_index_reservation,
     streaming_reservation,
 )
+from org_config.sandbox import Sandbox
 from org_config.streaming import Streaming
 
 # Re-exported: every section model is importable from here, the root that composes them.
@@ -175,6 +177,13 @@ class OrgConfig(_Model):
     streaming_section: Streaming | None = Field(
         default=None, alias="streaming", description="Pattern 5, the Kinesis streaming pipeline; absent: not built"
     )
+    sandbox: Sandbox | None = Field(
+        default=None,
+        description="The sandbox profile: every stack in one account (org_config/sandbox.py); absent: an organization",
+    )
+    delivery: Delivery | None = Field(
+        default=None, description="The pipeline that deploys the organization; absent: deployed by hand"
+    )
 
     # The sections as the stacks of a built pattern read them.
 
@@ -218,7 +227,15 @@ class OrgConfig(_Model):
 
     def _unique_problems(self) -> list[str]:
         problems = []
-        for attribute in ("name", "id", "email"):
+        if self.sandbox is not None:
+            # The sandbox profile: one account plays every role, so every id is the sandbox's.
+            problems += [
+                f"accounts[{index}].id: '{account.id}' is not sandbox.account_id '{self.sandbox.account_id}'; "
+                "in the sandbox profile every account is that one account"
+                for index, account in enumerate(self.accounts)
+                if account.id != self.sandbox.account_id
+            ]
+        for attribute in ("name", "email") if self.sandbox is not None else ("name", "id", "email"):
             seen: set[str] = set()
             for index, account in enumerate(self.accounts):
                 value: str = getattr(account, attribute)
@@ -274,6 +291,8 @@ class OrgConfig(_Model):
     def _reference_problems(self, *, ous_valid: bool) -> list[str]:
         problems = []
         names = {a.name for a in self.accounts}
+        if self.delivery is not None and self.delivery.account not in names:
+            problems.append(f"delivery.account: '{self.delivery.account}' is not a defined account")
         if self.network_section is not None:
             for name, vpc in self.network_section.vpcs.items():
                 if vpc.account not in names:
@@ -417,6 +436,11 @@ class OrgConfig(_Model):
     def account(self, role: AccountRole) -> Account:
         """The single account holding ``role`` (validation guarantees there is one)."""
         return next(a for a in self.accounts if a.role is role)
+
+    def builds(self, pattern: str) -> bool:
+        """Whether the sandbox profile builds ``pattern``: every pattern the config has in an
+        organization, only the chosen ones in the sandbox profile."""
+        return self.sandbox is None or self.sandbox.builds(pattern)
 
     def account_named(self, name: str) -> Account:
         return next(a for a in self.accounts if a.name == name)

@@ -11,9 +11,11 @@ from aws_cdk import App, Aspects, BootstraplessSynthesizer, CfnResource, Environ
 from cdk_nag import WriteNagSuppressionsToCloudFormationAspect
 
 from cdk_constructs.gates import attach_gates, check_nag_now
+from cdk_constructs.sandbox_teardown import apply_sandbox_teardown
 from org_config import ConfigError
 from org_config.model import RESOURCE_BUDGET, AccountRole, OrgConfig
 from org_config.patterns import PATTERNS
+from stacks.delivery.pipeline import DeliveryPipelineStack
 from stacks.disaster_recovery.placement import build_disaster_recovery
 from stacks.log_archive_baseline import LogArchiveBaselineStack
 from stacks.network.placement import build_network
@@ -24,6 +26,7 @@ from stacks.organization.member_roles import MemberRolesStack
 from stacks.organization.service_control_policies import attachments
 from stacks.organization.services import OrganizationServicesStack
 from stacks.organization.structure import OrganizationStack
+from stacks.sandbox.baseline import SandboxBaselineStack
 from stacks.streaming.placement import build_streaming
 
 
@@ -60,9 +63,11 @@ def build_organization(app: App, config: OrgConfig, *, patterns: Collection[str]
     is built is gated as always. Raises :class:`ConfigError` for a config the stacks
     cannot honour (an unknown SCP, too many SCPs on a target) before any stack is created.
     """
+    attach_gates(app)
+    if config.sandbox is not None:
+        return _build_sandbox(app, config)
     parts = parts_to_build(config, patterns)
     attachments(config)  # guardrail names and limits, checked before anything is built
-    attach_gates(app)
     stacks: list[Stack] = []
     log_archive = _log_archive(app, config) if "log-archive" in parts else None
     stacks += [log_archive] if log_archive is not None else []
@@ -77,6 +82,8 @@ def build_organization(app: App, config: OrgConfig, *, patterns: Collection[str]
         stacks += build_network(app, config, log_archive=log_archive)
     if "disaster-recovery" in parts:
         stacks += build_disaster_recovery(app, config)
+    if config.delivery is not None and parts >= set(PATTERNS):
+        stacks.append(_delivery_pipeline(app, config, stacks))  # it deploys the whole organization, or nothing
     for stack in stacks:
         Tags.of(stack).add("Project", config.organization.name_prefix)
         _check_budget(stack)
@@ -170,6 +177,51 @@ def _organization(app: App, config: OrgConfig, log_archive: Stack) -> list[Stack
     )
     audit.add_stack_dependency(services, "the audit account must be the delegated administrator first")
     return [services, structure, identity, audit]
+
+
+def _build_sandbox(app: App, config: OrgConfig) -> list[Stack]:
+    """The sandbox profile: the chosen workload patterns in one account, after a baseline
+    stack with the budget alert (and the flow-log bucket the network writes to), every
+    stack with the sandbox's teardown settings."""
+    home = config.regions.home
+    baseline = SandboxBaselineStack(
+        app,
+        f"sandbox-baseline-{home}",
+        config=config,
+        env=_env(config, AccountRole.WORKLOAD_PROD, home),
+        description="Sandbox: budget alert and, with the network pattern, the flow-log bucket",
+    )
+    stacks: list[Stack] = [baseline]
+    object_index = build_object_index(app, config) if config.builds("object-index") else []
+    stacks += object_index
+    if config.builds("streaming"):
+        stacks += build_streaming(app, config, object_index_api=object_index[-1] if object_index else None)
+    if config.builds("network"):
+        stacks += build_network(app, config, log_archive=baseline)
+    if config.builds("disaster-recovery"):
+        stacks += build_disaster_recovery(app, config)
+    for stack in stacks:
+        if stack is not baseline:
+            stack.add_stack_dependency(baseline, "the budget alert exists before anything that costs money")
+        apply_sandbox_teardown(stack)
+        Tags.of(stack).add("Project", config.organization.name_prefix)
+        _check_budget(stack)
+    return stacks
+
+
+def _delivery_pipeline(app: App, config: OrgConfig, stacks: list[Stack]) -> Stack:
+    """The pipeline that deploys ``stacks`` in waves, built from the same stack objects (the
+    organization is built once per synth; the pipeline reads their names and dependencies)."""
+    assert config.delivery is not None
+    home = config.regions.home
+    return DeliveryPipelineStack(
+        app,
+        f"delivery-pipeline-{home}",
+        config=config,
+        stacks=stacks,
+        env=Environment(account=config.account_named(config.delivery.account).id, region=home),
+        description="Delivery pipeline: gates, synth, then the organization's stacks wave by wave (deployment account)",
+    )
 
 
 def _check_budget(stack: Stack) -> None:

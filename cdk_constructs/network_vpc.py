@@ -185,7 +185,8 @@ class SpokeVpc(NetworkVpc):
       decides what is reachable);
     * gateway endpoints for S3 and DynamoDB on that table (gateway endpoints cannot be
       reached through a Transit Gateway, and they cost nothing), each with a policy that
-      allows only the resources of ``organization_id`` and, for S3, reading the
+      allows only the resources of ``organization_id`` (of ``account_id`` in the sandbox
+      profile, which has no organization) and, for S3, reading the
       AWS-owned ``aws_buckets`` (see :mod:`cdk_constructs.network.gateway_endpoint_policy`):
       what bypasses the firewall cannot reach another account's bucket or table;
     * the workload subnets shared through RAM only with ``share_with`` (an account id of
@@ -211,6 +212,7 @@ class SpokeVpc(NetworkVpc):
         share_with: str | None,
         organization_id: str,
         aws_buckets: Sequence[str],
+        account_id: str | None = None,
     ) -> None:
         super().__init__(
             scope,
@@ -249,7 +251,7 @@ class SpokeVpc(NetworkVpc):
                 vpc_endpoint_type="Gateway",
                 route_table_ids=[self.private_routes.ref],
                 policy_document=gateway_endpoint_policy(
-                    service, organization_id=organization_id, aws_buckets=aws_buckets
+                    service, organization_id=organization_id, aws_buckets=aws_buckets, account_id=account_id
                 ),
             )
         if share_with is not None:

@@ -49,16 +49,27 @@ def aws_owned_buckets(region: str, interface_endpoints: Sequence[str]) -> list[s
     return [name.replace("<region>", region) for name in names]
 
 
-def gateway_endpoint_policy(service: str, *, organization_id: str, aws_buckets: Sequence[str]) -> dict[str, Any]:
-    """The policy document of the ``service`` ("s3" or "dynamodb") gateway endpoint."""
+def gateway_endpoint_policy(
+    service: str, *, organization_id: str, aws_buckets: Sequence[str], account_id: str | None = None
+) -> dict[str, Any]:
+    """The policy document of the ``service`` ("s3" or "dynamodb") gateway endpoint.
+
+    ``account_id`` is for the sandbox profile, which has no organization of its own: the
+    endpoint then allows the resources of that one account (``aws:ResourceAccount``).
+    """
+    owner = (
+        {"Sid": "AccountResourcesOnly", "Condition": {"StringEquals": {"aws:ResourceAccount": account_id}}}
+        if account_id is not None
+        else {"Sid": "OrganizationResourcesOnly", "Condition": {"StringEquals": {"aws:ResourceOrgID": organization_id}}}
+    )
     statements: list[dict[str, Any]] = [
         {
-            "Sid": "OrganizationResourcesOnly",
+            "Sid": owner["Sid"],
             "Effect": "Allow",
             "Principal": "*",
             "Action": f"{service}:*",
             "Resource": "*",
-            "Condition": {"StringEquals": {"aws:ResourceOrgID": organization_id}},
+            "Condition": owner["Condition"],
         }
     ]
     if service == "s3" and aws_buckets:

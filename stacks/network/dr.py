@@ -63,6 +63,7 @@ class NetworkDrStack(Stack):
                 transit_gateway_id=self.transit_gateway.gateway.ref,
                 share_with=None if owner.id == network_account.id else owner.id,
                 organization_id=config.organization.id,
+                account_id=config.sandbox.account_id if config.sandbox else None,  # sandbox: no organization
                 aws_buckets=aws_owned_buckets(vpc.region, network.interface_endpoints),
             )
             self.vpcs[name] = spoke

@@ -51,7 +51,11 @@ _STRONG_TUNNEL = _VPN.VpnTunnelOptionsSpecificationProperty(
 )
 
 
-def organization_arn(config: OrgConfig) -> str:
+def organization_arn(config: OrgConfig) -> str | None:
+    """The organization the network's RAM shares go to; ``None`` in the sandbox profile,
+    where every VPC, Transit Gateway and rule stays in the one account and needs no share."""
+    if config.sandbox is not None:
+        return None
     management = config.account(AccountRole.MANAGEMENT).id
     return f"arn:aws:organizations::{management}:organization/{config.organization.id}"
 
@@ -145,6 +149,7 @@ class NetworkHubStack(Stack):
             transit_gateway_id=tgw,
             share_with=None if owner.id == network_account.id else owner.id,
             organization_id=config.organization.id,
+            account_id=config.sandbox.account_id if config.sandbox else None,  # sandbox: no organization
             aws_buckets=aws_owned_buckets(vpc.region, network.interface_endpoints),
         )
 

@@ -113,7 +113,7 @@ class HybridDns(Construct):
         dns: OnPremisesDns,
         on_premises: Sequence[str],
         vpc_ids: Mapping[str, str],
-        organization_arn: str,
+        organization_arn: str | None,
         name_prefix: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -195,11 +195,12 @@ class HybridDns(Construct):
                 resolver_rule_id=self.rule.attr_resolver_rule_id,
                 vpc_id=vpc_id,
             )
-        ram.CfnResourceShare(
-            self,
-            "RuleShare",
-            name=f"{name_prefix}-forward-{dns.domain.replace('.', '-')}",
-            allow_external_principals=False,
-            principals=[organization_arn],
-            resource_arns=[self.rule.attr_arn],
-        )
+        if organization_arn is not None:  # None in the sandbox profile: nothing to share with
+            ram.CfnResourceShare(
+                self,
+                "RuleShare",
+                name=f"{name_prefix}-forward-{dns.domain.replace('.', '-')}",
+                allow_external_principals=False,
+                principals=[organization_arn],
+                resource_arns=[self.rule.attr_arn],
+            )

@@ -36,7 +36,7 @@ class TransitGatewayHub(Construct):
         region: str,
         tables: Sequence[str],
         flow_log_destination: str,
-        organization_arn: str,
+        organization_arn: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -64,15 +64,18 @@ class TransitGatewayHub(Construct):
             max_aggregation_interval=60,  # the only interval Transit Gateway flow logs support
             tags=name_tag(f"{name}-flow-log"),
         )
-        ram.CfnResourceShare(
-            self,
-            "Share",
-            name=name,
-            allow_external_principals=False,
-            principals=[organization_arn],
-            resource_arns=[f"arn:{stack.partition}:ec2:{region}:{stack.account}:transit-gateway/{self.gateway.ref}"],
-            tags=name_tag(name),
-        )
+        if organization_arn is not None:  # None in the sandbox profile: nothing to share with
+            ram.CfnResourceShare(
+                self,
+                "Share",
+                name=name,
+                allow_external_principals=False,
+                principals=[organization_arn],
+                resource_arns=[
+                    f"arn:{stack.partition}:ec2:{region}:{stack.account}:transit-gateway/{self.gateway.ref}"
+                ],
+                tags=name_tag(name),
+            )
         self.tables: dict[str, str] = {}
         for table in tables:
             resource = ec2.CfnTransitGatewayRouteTable(

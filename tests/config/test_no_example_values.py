@@ -108,7 +108,7 @@ def test_the_search_finds_each_kind_of_example_value() -> None:
         "Email": "aws-audit@example.com",
         "Ip": "198.51.100.10",
         "Cidr": {"Fn::Join": ["", ["10.10.0.0/16"]]},
-        "Zone": "app.dr.example.com.",
+        "Zone": "app.dr.exampleco.com.",
         "Account": "arn:aws:iam::666666666666:root",
         "Name": "workload-prod",
         "Asn": 64512,
@@ -120,8 +120,7 @@ def test_the_search_finds_each_kind_of_example_value() -> None:
         "VPN address '198.51.100.10' in '198.51.100.10'",
         "account id '666666666666' in 'arn:aws:iam::666666666666:root'",
         "account name 'workload-prod'",
-        "domain 'dr.example.com' in 'app.dr.example.com.'",
-        "domain 'example.com' in 'app.dr.example.com.'",
+        "domain 'dr.exampleco.com' in 'app.dr.exampleco.com.'",
         "domain 'example.com' in 'aws-audit@example.com'",
         "email 'aws-audit@example.com' in 'aws-audit@example.com'",
     ]

@@ -98,6 +98,7 @@ LOG_RETENTION_DAYS: frozenset[int] = frozenset(
 
 
 def _cloudwatch_retention(value: int) -> int:
+    """A retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90 ... 3653 days)."""
     if value not in LOG_RETENTION_DAYS:
         allowed = ", ".join(str(days) for days in sorted(LOG_RETENTION_DAYS))
         raise ValueError(f"{value} is not a retention CloudWatch Logs accepts ({allowed})")
@@ -105,6 +106,7 @@ def _cloudwatch_retention(value: int) -> int:
 
 
 def _optional_email(value: str | None) -> str | None:
+    """An email address, when given."""
     if value is not None and not _EMAIL.fullmatch(value):
         raise ValueError(f"not a valid email address: '{value}'")
     return value

@@ -115,6 +115,11 @@ def _constraints(field: FieldInfo) -> list[str]:
     for m in metadata:
         if getattr(m, "min_length", None) and typing.get_origin(annotation) is tuple:
             rules.append(f"at least {m.min_length} item{'s' if m.min_length > 1 else ''}")
+    for m in metadata:
+        # A rule in a validator function of an annotated type: its docstring says it.
+        doc = inspect.getdoc(getattr(m, "func", None)) if callable(getattr(m, "func", None)) else None
+        if doc:
+            rules.append(_sentence(doc.splitlines()[0]))
     for m in [*metadata, *item_metadata]:
         pattern = getattr(m, "pattern", None)
         if pattern:
@@ -169,7 +174,9 @@ def _default(field: FieldInfo) -> str:
 def _sentence(text: str) -> str:
     """A rule as the continuation of the kind: "text; the OU the account sits in"."""
     text = text.strip().rstrip(".")
-    return text[:1].lower() + text[1:] if text[1:2].islower() or len(text) < 2 else text
+    first = text.split(" ", 1)[0]
+    # Lower the first word unless it is an acronym or a name (S3, IAM, AWS::...).
+    return text[:1].lower() + text[1:] if len(first) == 1 or first[1:2].islower() else text
 
 
 def _cell(text: str) -> str:

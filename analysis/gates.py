@@ -175,9 +175,9 @@ def guardrail_table(config: OrgConfig, stacks: Sequence[StackTemplate]) -> list[
         Finding(
             "guardrails",
             organization.name,
-            f"{outcome.case.who} in {outcome.case.account}: {outcome.case.action} on {outcome.case.resource} "
+            f"{outcome.case.who} in {outcome.account.name}: {outcome.case.action} on {outcome.request.resource} "
             f"was {'allowed' if outcome.decision.allowed else 'denied'}, expected "
-            f"{'allowed' if outcome.case.expected else 'denied'} ({outcome.case.why})",
+            f"{'allowed' if outcome.case.expected else 'denied'} ({outcome.why})",
         )
         for outcome in evaluate_cases(config, build_organization(config, scps), CASES)
         if not outcome.as_expected

@@ -1,14 +1,18 @@
-"""The guardrail request table: what the example organization's SCPs must allow or deny.
+"""The guardrail request table: what an organization's SCPs must allow or deny.
 
-Each case names who asks, in which account, for what resource, and the decision the
-guardrails must reach, with the reason. The tests evaluate every case against the SCPs
-in the synthesized template; the organization doc page shows the table with the
-decisions.
+Each case names who asks, from which account, for what resource, and the decision the
+guardrails must reach, with the reason. The tests and ``make check`` evaluate every case
+against the SCPs in the synthesized template; the organization doc page shows the table
+with the decisions.
 
-Cases are written for any organization, not just the example: accounts by name (or by
-the role of that name), regions as ``{home}``, ``{dr}`` or ``{outside}`` (a region the
-organization does not allow), names from the config (see
-:func:`analysis.organization.report.placeholders`). A request names the resource AWS
+Cases are written for any organization the config model accepts, and name no example
+value: the account by its role and the SCPs that apply to it (a
+:class:`~analysis.organization.report.Subject`: "a sandbox account under the sandbox
+cost controls", "an account under deny-all"), regions as ``{home}``, ``{dr}`` or
+``{outside}`` (a region the organization does not allow), names and instance types from
+the config (see :func:`analysis.organization.report.placeholders`). A case whose subject
+the organization does not have (no sandbox account, no suspended one) is left out, and
+the table says so. A request names the resource AWS
 would put in the request context: the ARN of the resource the action acts on, in the
 case's account and region (``{account}`` and ``{region}`` are filled in per case), so
 that a guardrail scoped to particular resources is tested as it would fire. Only an
@@ -20,6 +24,8 @@ and a test keeps the table to that rule.
 from __future__ import annotations
 
 from analysis.organization.report import GuardrailCase as Case
+from analysis.organization.report import Subject
+from org_config.model import AccountRole
 
 ACTIONS_WITHOUT_RESOURCE_TYPE = frozenset(
     {
@@ -38,7 +44,22 @@ ACTIONS_WITHOUT_RESOURCE_TYPE = frozenset(
 
 NO_RESOURCE_TYPE = "*"
 
-TOKENS_REQUIRED = {"ec2:MetadataHttpTokens": "required", "ec2:InstanceType": "t3.micro"}
+# Who asks. Every organization has exactly one account of each required role; sandbox
+# and suspended accounts may be many or none, so those are told apart by their SCPs.
+MANAGEMENT = Subject(AccountRole.MANAGEMENT)
+LOG_ARCHIVE = Subject(AccountRole.LOG_ARCHIVE)
+AUDIT = Subject(AccountRole.AUDIT)
+NETWORK = Subject(AccountRole.NETWORK)
+SHARED_SERVICES = Subject(AccountRole.SHARED_SERVICES)
+PROD = Subject(AccountRole.WORKLOAD_PROD)
+NONPROD = Subject(AccountRole.WORKLOAD_NONPROD)
+PROD_WITHOUT_COST_CONTROLS = Subject(AccountRole.WORKLOAD_PROD, not_under=("sandbox-cost-controls",))
+SANDBOX = Subject(AccountRole.SANDBOX, not_under=("deny-all",))
+COST_CONTROLLED_SANDBOX = Subject(AccountRole.SANDBOX, under=("sandbox-cost-controls",), not_under=("deny-all",))
+SUSPENDED = Subject(None, under=("deny-all",))
+
+TOKENS_REQUIRED = {"ec2:MetadataHttpTokens": "required", "ec2:InstanceType": "{small_instance}"}
+LARGE_WITH_TOKENS = {"ec2:MetadataHttpTokens": "required", "ec2:InstanceType": "{large_instance}"}
 INSTANCE = "arn:aws:ec2:{region}:{account}:instance/*"
 VOLUME = "arn:aws:ec2:{region}:{account}:volume/*"
 OBJECT = "arn:aws:s3:::{prefix}-app-data-{account}/reports/2026/q3.csv"
@@ -58,10 +79,10 @@ LOG_KEY = "arn:aws:kms:{home}:{log_archive}:key/0a1b2c3d-1111-2222-3333-44445555
 
 CASES: list[Case] = [
     # Baseline guardrails, inherited through Workloads by Prod and NonProd.
-    Case("administrator", "workload-prod", "s3:GetObject", True, "everyday work is untouched", OBJECT),
+    Case("administrator", PROD, "s3:GetObject", True, "everyday work is untouched", OBJECT),
     Case(
         "administrator",
-        "workload-prod",
+        PROD,
         "organizations:LeaveOrganization",
         False,
         "accounts cannot leave",
@@ -69,7 +90,7 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        "sandbox",
+        SANDBOX,
         "organizations:LeaveOrganization",
         False,
         "sandbox accounts cannot leave either",
@@ -77,29 +98,27 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        "management",
+        MANAGEMENT,
         "organizations:LeaveOrganization",
         True,
         "SCPs never bind the management account",
         NO_RESOURCE_TYPE,
     ),
-    Case(
-        "root user", "workload-prod", "s3:ListAllMyBuckets", False, "member root users are locked out", NO_RESOURCE_TYPE
-    ),
-    Case("root user", "management", "iam:CreateUser", True, "the management account's root is not restricted", USER),
-    Case("administrator", "workload-prod", "iam:CreateUser", False, "people use Identity Center, not IAM users", USER),
+    Case("root user", PROD, "s3:ListAllMyBuckets", False, "member root users are locked out", NO_RESOURCE_TYPE),
+    Case("root user", MANAGEMENT, "iam:CreateUser", True, "the management account's root is not restricted", USER),
+    Case("administrator", PROD, "iam:CreateUser", False, "people use Identity Center, not IAM users", USER),
     Case(
         "administrator",
-        "workload-nonprod",
+        NONPROD,
         "iam:CreateAccessKey",
         False,
-        "no long-lived keys, NonProd inherits it",
+        "no long-lived keys, {ou} inherits it",
         USER,
     ),
-    Case("break-glass", "workload-prod", "iam:CreateUser", True, "break-glass may create a user in an emergency", USER),
+    Case("break-glass", PROD, "iam:CreateUser", True, "break-glass may create a user in an emergency", USER),
     Case(
         "administrator",
-        "network",
+        NETWORK,
         "ec2:DisableEbsEncryptionByDefault",
         False,
         "EBS default encryption stays on",
@@ -107,7 +126,7 @@ CASES: list[Case] = [
     ),
     Case(
         "break-glass",
-        "network",
+        NETWORK,
         "ec2:DisableEbsEncryptionByDefault",
         False,
         "not even break-glass turns it off",
@@ -115,7 +134,7 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        "workload-prod",
+        PROD,
         "s3:PutAccountPublicAccessBlock",
         False,
         "account public access block is fixed",
@@ -123,7 +142,7 @@ CASES: list[Case] = [
     ),
     Case(
         "break-glass",
-        "workload-prod",
+        PROD,
         "s3:PutAccountPublicAccessBlock",
         True,
         "break-glass may repair it",
@@ -131,7 +150,7 @@ CASES: list[Case] = [
     ),
     Case(
         "application",
-        "workload-prod",
+        PROD,
         "ec2:RunInstances",
         True,
         "IMDSv2 instances launch",
@@ -140,18 +159,18 @@ CASES: list[Case] = [
     ),
     Case(
         "application",
-        "workload-prod",
+        PROD,
         "ec2:RunInstances",
         False,
         "IMDSv1 instances do not",
         INSTANCE,
         context={"ec2:MetadataHttpTokens": "optional"},
     ),
-    Case("application", "workload-prod", "ec2:RunInstances", False, "no token setting means IMDSv1: denied", INSTANCE),
-    Case("application", "workload-prod", "ec2:RunInstances", True, "the IMDS rule is about the instance only", VOLUME),
+    Case("application", PROD, "ec2:RunInstances", False, "no token setting means IMDSv1: denied", INSTANCE),
+    Case("application", PROD, "ec2:RunInstances", True, "the IMDS rule is about the instance only", VOLUME),
     Case(
         "administrator",
-        "workload-prod",
+        PROD,
         "ram:CreateResourceShare",
         False,
         "no shares outside the organization",
@@ -160,7 +179,7 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        "workload-prod",
+        PROD,
         "ram:CreateResourceShare",
         True,
         "shares inside the organization are fine",
@@ -170,7 +189,7 @@ CASES: list[Case] = [
     # Region restriction.
     Case(
         "administrator",
-        "workload-prod",
+        PROD,
         "ec2:DescribeInstances",
         False,
         "{region} is not allowed",
@@ -179,7 +198,7 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        "workload-prod",
+        PROD,
         "ec2:DescribeInstances",
         True,
         "the DR region is allowed",
@@ -188,17 +207,17 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        "workload-prod",
+        PROD,
         "iam:ListRoles",
         True,
         "IAM is global: exempt by action",
         NO_RESOURCE_TYPE,
         region="{outside}",
     ),
-    Case("application", "workload-prod", "sts:AssumeRole", True, "STS is exempt by action", ROLE, region="{outside}"),
+    Case("application", PROD, "sts:AssumeRole", True, "STS is exempt by action", ROLE, region="{outside}"),
     Case(
         "administrator",
-        "shared-services",
+        SHARED_SERVICES,
         "cloudfront:CreateDistribution",
         True,
         "CloudFront lives in us-east-1",
@@ -207,7 +226,7 @@ CASES: list[Case] = [
     ),
     Case(
         "break-glass",
-        "workload-prod",
+        PROD,
         "ec2:DescribeInstances",
         True,
         "break-glass works anywhere",
@@ -216,7 +235,7 @@ CASES: list[Case] = [
     ),
     Case(
         "CDK deployment",
-        "workload-prod",
+        PROD,
         "cloudformation:CreateStack",
         True,
         "CDK roles may deploy anywhere",
@@ -225,40 +244,38 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        "shared-services",
+        SHARED_SERVICES,
         "ec2:DescribeVpcs",
         False,
-        "Infrastructure OU is fenced too",
+        "{ou} OU is fenced too",
         NO_RESOURCE_TYPE,
         region="{outside}",
     ),
     # Security services and the log archive.
-    Case("application", "workload-prod", "cloudtrail:StopLogging", False, "trails keep logging", TRAIL),
+    Case("application", PROD, "cloudtrail:StopLogging", False, "trails keep logging", TRAIL),
     Case(
         "CDK deployment",
-        "workload-prod",
+        PROD,
         "cloudtrail:StopLogging",
         True,
         "the platform's deployments manage trails",
         TRAIL,
     ),
-    Case("administrator", "audit", "config:StopConfigurationRecorder", False, "Config keeps recording", RECORDER),
-    Case("administrator", "audit", "guardduty:DeleteDetector", False, "GuardDuty stays on", DETECTOR),
-    Case("administrator", "audit", "securityhub:DisableSecurityHub", False, "Security Hub stays on", SECURITY_HUB),
+    Case("administrator", AUDIT, "config:StopConfigurationRecorder", False, "Config keeps recording", RECORDER),
+    Case("administrator", AUDIT, "guardduty:DeleteDetector", False, "GuardDuty stays on", DETECTOR),
+    Case("administrator", AUDIT, "securityhub:DisableSecurityHub", False, "Security Hub stays on", SECURITY_HUB),
     Case(
         "administrator",
-        "audit",
+        AUDIT,
         "access-analyzer:CreateArchiveRule",
         False,
         "findings cannot be archived away",
         ARCHIVE_RULE,
     ),
-    Case(
-        "administrator", "log-archive", "s3:PutBucketPolicy", False, "log bucket policies are fixed", CLOUDTRAIL_BUCKET
-    ),
+    Case("administrator", LOG_ARCHIVE, "s3:PutBucketPolicy", False, "log bucket policies are fixed", CLOUDTRAIL_BUCKET),
     Case(
         "CDK deployment",
-        "log-archive",
+        LOG_ARCHIVE,
         "s3:PutBucketPolicy",
         True,
         "the baseline stack may update them",
@@ -266,7 +283,7 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        "log-archive",
+        LOG_ARCHIVE,
         "s3:PutBucketPolicy",
         True,
         "other buckets are the account's own business",
@@ -274,7 +291,7 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        "log-archive",
+        LOG_ARCHIVE,
         "kms:ScheduleKeyDeletion",
         False,
         "the log key cannot be deleted",
@@ -283,7 +300,7 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        "log-archive",
+        LOG_ARCHIVE,
         "kms:ScheduleKeyDeletion",
         True,
         "other keys can",
@@ -293,7 +310,7 @@ CASES: list[Case] = [
     # Sandbox cost controls, attached to the Sandbox OU only.
     Case(
         "administrator",
-        "sandbox",
+        COST_CONTROLLED_SANDBOX,
         "ec2:RunInstances",
         True,
         "small instances are fine in the sandbox",
@@ -302,25 +319,25 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        "sandbox",
+        COST_CONTROLLED_SANDBOX,
         "ec2:RunInstances",
         False,
         "large instances are not",
         INSTANCE,
-        context={"ec2:MetadataHttpTokens": "required", "ec2:InstanceType": "m5.4xlarge"},
+        context=LARGE_WITH_TOKENS,
     ),
     Case(
         "administrator",
-        "workload-prod",
+        PROD_WITHOUT_COST_CONTROLS,
         "ec2:RunInstances",
         True,
-        "Prod is not under the sandbox SCP",
+        "{ou} is not under the sandbox SCP",
         INSTANCE,
-        context={"ec2:MetadataHttpTokens": "required", "ec2:InstanceType": "m5.4xlarge"},
+        context=LARGE_WITH_TOKENS,
     ),
     Case(
         "administrator",
-        "sandbox",
+        COST_CONTROLLED_SANDBOX,
         "savingsplans:CreateSavingsPlan",
         False,
         "no commitments from a sandbox",
@@ -328,7 +345,7 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        "sandbox",
+        COST_CONTROLLED_SANDBOX,
         "route53domains:RegisterDomain",
         False,
         "no domains either, though Route 53 is global",
@@ -337,18 +354,18 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        "sandbox",
+        SANDBOX,
         "s3:PutAccountPublicAccessBlock",
         False,
         "the baseline applies in the sandbox too",
         NO_RESOURCE_TYPE,
     ),
     # Suspended OU.
-    Case("administrator", "retired-sandbox", "s3:GetObject", False, "suspended accounts can do nothing", OBJECT),
-    Case("break-glass", "retired-sandbox", "s3:GetObject", False, "not even break-glass", OBJECT),
+    Case("administrator", SUSPENDED, "s3:GetObject", False, "suspended accounts can do nothing", OBJECT),
+    Case("break-glass", SUSPENDED, "s3:GetObject", False, "not even break-glass", OBJECT),
     Case(
         "service-linked role",
-        "retired-sandbox",
+        SUSPENDED,
         "config:PutEvaluations",
         True,
         "service-linked roles are never restricted",
@@ -356,7 +373,7 @@ CASES: list[Case] = [
     ),
     Case(
         "service-linked role",
-        "workload-prod",
+        PROD,
         "cloudtrail:StopLogging",
         True,
         "SCPs do not bind service-linked roles",

@@ -9,12 +9,13 @@ and renders the generated sections of ``docs/patterns/organization.md``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.organization.scp_evaluator import Decision, Organization, Request, evaluate, minified_size
-from org_config.model import KNOWN_REGIONS, ROOT_OU, AccountRole, OrgConfig
+from org_config.model import KNOWN_REGIONS, ROOT_OU, Account, AccountRole, OrgConfig
 from org_config.names import log_bucket_name
 
 FULL_AWS_ACCESS = "FullAWSAccess"
@@ -101,35 +102,81 @@ PRINCIPALS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class Subject:
+    """The account a case asks from, named by what it is, never by an example name: the
+    first account (in config order) with ``role`` (any member account when ``None``) to
+    which every SCP of ``under`` applies and none of ``not_under`` (attached to it, to an
+    OU above it, or to the root)."""
+
+    role: AccountRole | None
+    under: tuple[str, ...] = ()
+    not_under: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """E.g. ``sandbox account that sandbox-cost-controls applies to and deny-all does not``."""
+        text = f"{self.role.value} account" if self.role else "member account"
+        clauses = []
+        if self.under:
+            clauses.append(f"{', '.join(self.under)} {'applies' if len(self.under) == 1 else 'apply'} to")
+        if self.not_under:
+            clauses.append(f"{', '.join(self.not_under)} {'does' if len(self.not_under) == 1 else 'do'} not")
+        return text + (f" that {' and '.join(clauses)}" if clauses else "")
+
+
+def applied_policies(org: Organization, account_id: str) -> set[str]:
+    """The names of the SCPs that apply to an account: on it, on an OU above it, at the root."""
+    return {policy.name for target in org.path_to(account_id) for policy in org.policies(target)}
+
+
+def select_account(config: OrgConfig, org: Organization, subject: Subject) -> Account | None:
+    """The account a case's subject names in this organization, or ``None`` if it has none."""
+    for account in config.accounts:
+        if account.role is AccountRole.MANAGEMENT and subject.role is not AccountRole.MANAGEMENT:
+            continue
+        if subject.role is not None and account.role is not subject.role:
+            continue
+        if account.role is AccountRole.MANAGEMENT:
+            return account  # outside the tree's SCPs: exempt whatever is attached
+        applied = applied_policies(org, account.id)
+        if set(subject.under) <= applied and not set(subject.not_under) & applied:
+            return account
+    return None
+
+
+@dataclass(frozen=True)
 class GuardrailCase:
     """A request and the decision the guardrails must reach, with the reason."""
 
     who: str  # a key of PRINCIPALS
-    account: str  # account name
+    subject: Subject  # which account asks
     action: str
     expected: bool  # True: allowed by the SCPs
-    why: str
+    why: str  # may name {region} (of the request) and {ou} (the account's OU)
     resource: str  # an ARN ({account} and {region} filled in), or "*" for an action without a resource type
     region: str | None = None  # None: the home region
     context: Mapping[str, str | bool | list[str]] = field(default_factory=dict)
 
-    def request(self, config: OrgConfig) -> Request:
-        values = placeholders(config, self.account, self.region)
-        account = values["account"]
+    def request(self, config: OrgConfig, account: Account) -> Request:
+        """The case as the evaluator receives it, asked from ``account``."""
+        values = placeholders(config, account, self.region)
         principal = PRINCIPALS[self.who].format(
             region=config.regions.home,
             break_glass=config.guardrails.break_glass_role,
             qualifier=_CDK_QUALIFIER,
-            account=account,
+            account=account.id,
         )
         return Request(
-            principal_arn=f"arn:aws:iam::{account}:{principal}",
-            account_id=account,
+            principal_arn=f"arn:aws:iam::{account.id}:{principal}",
+            account_id=account.id,
             action=self.action,
             resource=self.resource.format(**values),
             region=values["region"],
             context={
-                key: [v.format(**values) for v in value] if isinstance(value, list) else value
+                key: [v.format(**values) for v in value]
+                if isinstance(value, list)
+                else value.format(**values)
+                if isinstance(value, str)
+                else value
                 for key, value in self.context.items()
             },
         )
@@ -142,22 +189,30 @@ def outside_region(config: OrgConfig) -> str:
     return next(region for region in candidates if region not in config.regions.allowed)
 
 
-def case_account(config: OrgConfig, name: str) -> str:
-    """The account a case names: by account name, else the one account holding the role of
-    that name (so the table runs on an organization whose accounts are named otherwise)."""
-    if any(a.name == name for a in config.accounts):
-        return config.account_named(name).id
-    holders = [a for a in config.accounts if a.role.value == name]
-    if len(holders) != 1:
-        raise ValueError(f"the guardrail table names account '{name}', which the organization does not have")
-    return holders[0].id
+# Instance types tried, in order, for one the sandbox cost controls refuse.
+_LARGE_INSTANCES = ("m5.4xlarge", "p4d.24xlarge", "u-24tb1.112xlarge")
 
 
-def placeholders(config: OrgConfig, account_name: str, region: str | None) -> dict[str, str]:
+def _instance_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
+
+
+def instance_types(config: OrgConfig) -> tuple[str, str]:
+    """An instance type the sandbox cost controls allow (the first allowed pattern made
+    concrete) and one they refuse (the first of a few large types no pattern allows)."""
+    patterns = [_instance_pattern(p) for p in config.guardrails.sandbox_instance_types]
+    small = config.guardrails.sandbox_instance_types[0].replace("*", "micro").replace("?", "1")
+    large = next((t for t in _LARGE_INSTANCES if not any(p.fullmatch(t) for p in patterns)), _LARGE_INSTANCES[-1])
+    return small, large
+
+
+def placeholders(config: OrgConfig, account: Account, region: str | None) -> dict[str, str]:
     """What a case's resource, region and context may refer to: ``{account}`` and
     ``{region}`` of the request, and the organization's ``{home}``, ``{dr}``, ``{outside}``
-    (a region it does not allow), ``{prefix}``, ``{log_archive}`` (account id) and
-    ``{cloudtrail_bucket}``."""
+    (a region it does not allow), ``{prefix}``, ``{log_archive}`` (account id),
+    ``{cloudtrail_bucket}``, ``{small_instance}`` and ``{large_instance}`` (instance types the
+    sandbox cost controls allow and refuse)."""
+    small, large = instance_types(config)
     values = {
         "home": config.regions.home,
         "dr": config.regions.dr,
@@ -165,7 +220,9 @@ def placeholders(config: OrgConfig, account_name: str, region: str | None) -> di
         "prefix": config.organization.name_prefix,
         "log_archive": config.account(AccountRole.LOG_ARCHIVE).id,
         "cloudtrail_bucket": log_bucket_name(config, "cloudtrail"),
-        "account": case_account(config, account_name),
+        "small_instance": small,
+        "large_instance": large,
+        "account": account.id,
     }
     values["region"] = (region or "{home}").format(**values)
     return values
@@ -174,6 +231,8 @@ def placeholders(config: OrgConfig, account_name: str, region: str | None) -> di
 @dataclass(frozen=True)
 class Outcome:
     case: GuardrailCase
+    account: Account
+    """The account the case's subject names in this organization."""
     request: Request
     """The case as sent to the evaluator: account, region and resource filled in."""
     decision: Decision
@@ -182,10 +241,37 @@ class Outcome:
     def as_expected(self) -> bool:
         return self.decision.allowed == self.case.expected
 
+    @property
+    def why(self) -> str:
+        return self.case.why.format(region=self.request.region, ou=self.account.ou)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A case whose subject this organization does not have."""
+
+    case: GuardrailCase
+
+    @property
+    def reason(self) -> str:
+        return f"this organization has no {self.case.subject.describe()}"
+
 
 def evaluate_cases(config: OrgConfig, org: Organization, cases: list[GuardrailCase]) -> list[Outcome]:
-    requests = [case.request(config) for case in cases]
-    return [Outcome(case, request, evaluate(org, request)) for case, request in zip(cases, requests, strict=True)]
+    """Every case whose subject exists in this organization, evaluated; the others are
+    :func:`left_out_cases`."""
+    outcomes = []
+    for case in cases:
+        account = select_account(config, org, case.subject)
+        if account is not None:
+            request = case.request(config, account)
+            outcomes.append(Outcome(case, account, request, evaluate(org, request)))
+    return outcomes
+
+
+def left_out_cases(config: OrgConfig, org: Organization, cases: list[GuardrailCase]) -> list[LeftOut]:
+    """The cases :func:`evaluate_cases` leaves out, because their subject does not exist."""
+    return [LeftOut(case) for case in cases if select_account(config, org, case.subject) is None]
 
 
 # Rendering of the generated sections of docs/patterns/organization.md.
@@ -241,8 +327,9 @@ def render_scp_matrix(config: OrgConfig, scps: list[ScpResource]) -> str:
     return "\n".join(rows)
 
 
-def render_case_table(outcomes: list[Outcome]) -> str:
-    """The request table: each case with the resource as requested and the decision."""
+def render_case_table(outcomes: list[Outcome], left_out: list[LeftOut] | None = None) -> str:
+    """The request table: each case with the account and resource as requested and the
+    decision; then one line per case left out because its subject does not exist here."""
     rows = ["| # | who | account | action | resource | region | decision | decided by | why |", "|" + " --- |" * 9]
     for number, outcome in enumerate(outcomes, start=1):
         case, decision = outcome.case, outcome.decision
@@ -256,7 +343,10 @@ def render_case_table(outcomes: list[Outcome]) -> str:
         resource = outcome.request.resource
         region = "home" if case.region is None else outcome.request.region
         rows.append(
-            f"| {number} | {case.who} | {case.account} | `{action}` | `{resource}` | {region} | "
-            f"{verdict} | {decided_by} | {case.why.format(region=outcome.request.region)} |"
+            f"| {number} | {case.who} | {outcome.account.name} | `{action}` | `{resource}` | {region} | "
+            f"{verdict} | {decided_by} | {outcome.why} |"
         )
+    if left_out:
+        rows += ["", f"Left out: {len(left_out)} case(s) whose subject this organization does not have."]
+        rows += [f"- {o.case.who}: `{o.case.action}` ({o.case.why}): {o.reason}" for o in left_out]
     return "\n".join(rows)

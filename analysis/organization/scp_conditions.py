@@ -275,6 +275,9 @@ def load_conditions(block: Any, fail: Fail, *, variables_enabled: bool) -> tuple
         qualifier, base, if_exists = _parse_operator(operator, fail)
         if not isinstance(keys, Mapping):
             raise fail(f"{operator} must map condition keys to values, got {type(keys).__name__}")
+        # The policy grammar gives an operator block at least one key; an empty one states
+        # no condition while reading like one, so it is refused (IAM User Guide, "IAM JSON
+        # policy grammar", <condition_map>).
         if not keys:
             raise fail(f"{operator} has no condition keys; an empty operator block is not a condition")
         for key, raw_values in keys.items():

@@ -132,7 +132,7 @@ def load_policy(document: Mapping[str, Any] | str, name: str = "policy") -> Poli
     if unknown:
         raise PolicyError(name, f"unknown top-level element(s) {', '.join(unknown)}")
     version = parsed.get("Version")
-    if version is not None and version not in _POLICY_VERSIONS:
+    if version is not None and (not isinstance(version, str) or version not in _POLICY_VERSIONS):
         raise PolicyError(name, f"unsupported Version {version!r}")
     if "Id" in parsed and not isinstance(parsed["Id"], str):
         raise PolicyError(name, "Id must be a string")

@@ -7,6 +7,11 @@ evaluate the copies found in the synthesized template.
 Each statement carries a one-line description: what it prevents and why, and who is
 exempt. Statements are grouped into few policies because AWS limits how many SCPs attach
 to one target (FullAWSAccess counts too).
+
+:func:`library` is long on purpose: it is a table, one :class:`Guardrail` row per SCP
+statement, written out as the policy JSON it becomes, so that a reviewer reads each
+statement next to its reason and exemption without following helpers. It holds no logic
+beyond filling in names from the config; splitting it would only scatter the table.
 """
 
 from __future__ import annotations
@@ -92,7 +97,8 @@ def _not_principals(*arns: str) -> dict[str, Any]:
 
 
 def library(config: OrgConfig) -> dict[str, ServiceControlPolicy]:
-    """Every SCP this organization can attach, by name."""
+    """Every SCP this organization can attach, by name: the table of statements, in the
+    order the docs list them (a table, not a builder; see the module docstring)."""
     break_glass = f"arn:aws:iam::*:role/{config.guardrails.break_glass_role}"
     platform = (break_glass, CDK_ROLES, STACKSET_EXECUTION_ROLES)
     log_archive = config.account(AccountRole.LOG_ARCHIVE)

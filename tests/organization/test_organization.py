@@ -4,6 +4,7 @@ the synthesized template, the limits checked at synth, and the stacks' key prope
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -17,10 +18,14 @@ from analysis.organization.report import (
     ScpResource,
     build_organization,
     evaluate_cases,
+    instance_types,
+    left_out_cases,
+    render_case_table,
     scps_from_template,
+    select_account,
 )
 from analysis.organization.scp_evaluator import Organization, evaluate
-from org_config import AccountRole, ConfigError, load_config, parse_config
+from org_config import AccountRole, ConfigError, OrgConfig, load_config, parse_config
 from org_config.loader import example_config_text
 from org_config.names import log_bucket_name, log_key_alias, organization_trail_arn
 from stacks.organization.service_control_policies import library
@@ -49,18 +54,22 @@ def organization(scps: list[ScpResource]) -> Organization:
 
 
 def _case_id(case: GuardrailCase) -> str:
-    return f"{case.who}-{case.account}-{case.action}-{case.region or 'home'}".replace(" ", "_")
+    subject = case.subject.role.value if case.subject.role else "+".join(case.subject.under)
+    return f"{case.who}-{subject}-{case.action}-{case.region or 'home'}".replace(" ", "_")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{i:02d}-{_case_id(c)}" for i, c in enumerate(CASES, 1)])
 def test_guardrail_decision(case: GuardrailCase, organization: Organization) -> None:
-    decision = evaluate(organization, case.request(CONFIG))
+    account = select_account(CONFIG, organization, case.subject)
+    assert account is not None, f"the example has no {case.subject.describe()}"
+    decision = evaluate(organization, case.request(CONFIG, account))
     assert decision.allowed == case.expected, f"{case.why}: {decision.reason}"
 
 
 def test_request_table_covers_every_scp_statement_and_exemption(organization: Organization) -> None:
     outcomes = evaluate_cases(CONFIG, organization, CASES)
-    assert len(CASES) >= 40
+    assert len(outcomes) == len(CASES) >= 40
+    assert not left_out_cases(CONFIG, organization, CASES), "the example has every subject"
     deciding = {o.decision.deciding_statement for o in outcomes if not o.decision.allowed}
     every_statement = {g.sid for p in library(CONFIG).values() for g in p.guardrails}
     assert every_statement <= deciding, f"no deny case for {sorted(every_statement - deciding)}"
@@ -72,13 +81,13 @@ def test_request_table_covers_every_scp_statement_and_exemption(organization: Or
 _RESOURCE_SERVICE = {"sts": "iam"}
 
 
-def test_request_table_sends_each_action_its_own_resource() -> None:
+def test_request_table_sends_each_action_its_own_resource(organization: Organization) -> None:
     """A case requests the ARN of what its action acts on, in the case's account and region,
     so that a guardrail scoped to resources fires as it would; only an action without a
     resource type is requested on `*`."""
     starred = set()
-    for case in CASES:
-        request = case.request(CONFIG)
+    for outcome in evaluate_cases(CONFIG, organization, CASES):
+        case, request = outcome.case, outcome.request
         if request.resource == "*":
             assert case.action in ACTIONS_WITHOUT_RESOURCE_TYPE, f"{case.action}: request the ARN it acts on"
             starred.add(case.action)
@@ -548,3 +557,154 @@ def test_security_hub_is_configured_centrally_with_fsbp_and_cis(synthesis: Synth
     org_config = next(r for r in resources.values() if r["Type"] == "AWS::SecurityHub::OrganizationConfiguration")
     assert [kinds[d] for d in org_config["DependsOn"]] == ["AWS::SecurityHub::FindingAggregator"]
     assert [kinds[d] for d in policy["DependsOn"]] == ["AWS::SecurityHub::OrganizationConfiguration"]
+
+
+# ------------------------------------------------------------------ the guardrail table on other organizations
+
+SECOND = Path(__file__).resolve().parents[1] / "configs" / "second_organization.yaml"
+EXAMPLE = yaml.safe_load(example_config_text())
+EXAMPLE_ACCOUNT_NAMES = {a["name"] for a in EXAMPLE["accounts"]}
+EXAMPLE_ACCOUNT_IDS = {a["id"] for a in EXAMPLE["accounts"]}
+
+
+def _renamed(data: dict[str, Any], names: dict[str, str]) -> None:
+    """Rename accounts everywhere the config refers to them by name."""
+    for account in data["accounts"]:
+        account["name"] = names.get(account["name"], account["name"])
+    for vpc in data.get("network", {}).get("vpcs", {}).values():
+        vpc["account"] = names.get(vpc["account"], vpc["account"])
+    for assignment in data["identity_center"]["assignments"]:
+        assignment["accounts"] = [names.get(a, a) for a in assignment["accounts"] if a in names or a != "sandbox"]
+    for section in ("disaster_recovery", "streaming", "object_index"):
+        if "account" in data.get(section, {}):
+            data[section]["account"] = names[data[section]["account"]]
+
+
+def _three_sandboxes() -> OrgConfig:
+    """Another company: accounts of its own names and ids, three sandbox accounts and none
+    suspended, home in us-east-1, no network yet."""
+    data = yaml.safe_load(example_config_text())
+    data["accounts"] = [a for a in data["accounts"] if a["role"] != "sandbox"]
+    _renamed(data, {a["name"]: f"acme-{a['role']}" for a in data["accounts"]})
+    for number, account in enumerate(data["accounts"], start=1):
+        account.update(id=f"30000000{number:04d}", email=f"aws-{number}@acme.example")
+    data["accounts"] += [
+        {"name": f"acme-lab-{n}", "id": f"30000000{90 + n:04d}", "email": f"lab-{n}@acme.example", "role": "sandbox"}
+        | {"ou": "Sandbox"}
+        for n in (1, 2, 3)
+    ]
+    data["organization"].update(id="o-acme0000001", root_id="r-acme", name_prefix="acme")
+    data["regions"] = {"home": "us-east-1", "dr": "us-west-2", "allowed": ["us-east-1", "us-west-2"]}
+    data["network"] = {"supernet": "10.0.0.0/8", "vpcs": {}}
+    return parse_config(yaml.safe_dump(data, sort_keys=False), source="three-sandboxes.yaml")
+
+
+def _organization_only() -> OrgConfig:
+    """The organization pattern alone: no VPCs, no DR, streaming or object index sections."""
+    data = yaml.safe_load(example_config_text())
+    for section in ("disaster_recovery", "streaming", "object_index"):
+        data.pop(section, None)
+    data["network"] = {"supernet": "10.0.0.0/8", "vpcs": {}}  # the model requires the section today
+    return parse_config(yaml.safe_dump(data, sort_keys=False), source="organization-only.yaml")
+
+
+OTHER_ORGANIZATIONS = {
+    "second": lambda: parse_config(SECOND.read_text(encoding="utf-8"), source=str(SECOND)),
+    "three-sandboxes": _three_sandboxes,
+    "organization-only": _organization_only,
+}
+
+
+@pytest.fixture(scope="module", params=sorted(OTHER_ORGANIZATIONS))
+def other(request: pytest.FixtureRequest) -> tuple[OrgConfig, Organization]:
+    """Another organization's config and its SCPs, read from its synthesized organization stack."""
+    config = OTHER_ORGANIZATIONS[request.param]()
+    stack = OrganizationStack(cdk.App(context=app_context()), "org", config=config, member_roles_template={})
+    template = Template.from_stack(stack).to_json()
+    return config, build_organization(config, scps_from_template(config, template))
+
+
+def test_guardrail_table_runs_on_any_organization(other: tuple[OrgConfig, Organization]) -> None:
+    config, organization = other
+    outcomes = evaluate_cases(config, organization, CASES)
+    left_out = left_out_cases(config, organization, CASES)
+    assert len(outcomes) + len(left_out) == len(CASES)
+    assert [o for o in outcomes if not o.as_expected] == []
+    names = {a.name for a in config.accounts}
+    assert {o.account.name for o in outcomes} <= names
+    deny_all = {ou for ou, scps in config.guardrails.scps_by_ou.items() if "deny-all" in scps}
+    suspended = [a for a in config.accounts if a.ou != "Root" and deny_all & set(config.ou_path(a.ou))]
+    assert bool(left_out) == (not suspended)
+    assert {o.case.subject for o in left_out} <= {c.subject for c in CASES if "deny-all" in c.subject.under}
+
+
+def test_three_sandboxes_and_none_suspended_names_only_its_own_accounts() -> None:
+    config = _three_sandboxes()
+    stack = OrganizationStack(cdk.App(context=app_context()), "org", config=config, member_roles_template={})
+    organization = build_organization(config, scps_from_template(config, Template.from_stack(stack).to_json()))
+    outcomes = evaluate_cases(config, organization, CASES)
+    left_out = left_out_cases(config, organization, CASES)
+    table = render_case_table(outcomes, left_out)
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert {row[2] for row in rows} == {a.name for a in config.accounts} - {"acme-lab-2", "acme-lab-3"}
+    assert not {row[2] for row in rows} & EXAMPLE_ACCOUNT_NAMES
+    assert not {value for value in [*EXAMPLE_ACCOUNT_IDS, "exampleco", "eu-west-1"] if value in table}
+    assert [(o.case.who, o.case.action) for o in left_out] == [
+        ("administrator", "s3:GetObject"),
+        ("break-glass", "s3:GetObject"),
+        ("service-linked role", "config:PutEvaluations"),
+    ]
+    assert table.splitlines()[len(rows) + 2 :] == [
+        "",
+        "Left out: 3 case(s) whose subject this organization does not have.",
+        "- administrator: `s3:GetObject` (suspended accounts can do nothing): this organization has no "
+        "member account that deny-all applies to",
+        "- break-glass: `s3:GetObject` (not even break-glass): this organization has no member account that "
+        "deny-all applies to",
+        "- service-linked role: `config:PutEvaluations` (service-linked roles are never restricted): this "
+        "organization has no member account that deny-all applies to",
+    ]
+    # The sandbox cases ask from the first sandbox account; us-east-1 is allowed here, so the
+    # region cases go to a region the organization does not allow.
+    sandbox = [o for o in outcomes if o.case.subject.role is AccountRole.SANDBOX]
+    assert sandbox and {o.account.name for o in sandbox} == {"acme-lab-1"}
+    assert {o.request.region for o in outcomes if o.case.region == "{outside}"} == {"af-south-1"}
+
+
+def test_subjects_are_told_apart_by_role_and_scps_not_by_order() -> None:
+    """With the retired sandbox listed first, the sandbox cases still ask from a sandbox
+    that is not suspended, and the suspended cases from the one under deny-all."""
+    data = yaml.safe_load(example_config_text())
+    data["accounts"].sort(key=lambda a: a["name"] != "retired-sandbox")
+    config = parse_config(yaml.safe_dump(data, sort_keys=False), source="reordered.yaml")
+    stack = OrganizationStack(cdk.App(context=app_context()), "org", config=config, member_roles_template={})
+    organization = build_organization(config, scps_from_template(config, Template.from_stack(stack).to_json()))
+    chosen = {case.subject: select_account(config, organization, case.subject) for case in CASES}
+    named = {subject.describe(): account.name for subject, account in chosen.items() if account is not None}
+    assert named == {
+        "management account": "management",
+        "log-archive account": "log-archive",
+        "audit account": "audit",
+        "network account": "network",
+        "shared-services account": "shared-services",
+        "workload-prod account": "workload-prod",
+        "workload-prod account that sandbox-cost-controls does not": "workload-prod",
+        "workload-nonprod account": "workload-nonprod",
+        "sandbox account that deny-all does not": "sandbox",
+        "sandbox account that sandbox-cost-controls applies to and deny-all does not": "sandbox",
+        "member account that deny-all applies to": "retired-sandbox",
+    }
+    assert all(o.as_expected for o in evaluate_cases(config, organization, CASES))
+
+
+def test_instance_types_of_the_sandbox_cases_come_from_the_config() -> None:
+    """A sandbox that allows m5 instances: the allowed type is one of its own patterns, the
+    refused one a large type no pattern allows, and the table still holds."""
+    config = parse_config(_config_with({"guardrails": {"sandbox_instance_types": ["m5.*", "t4g.*"]}}))
+    assert instance_types(config) == ("m5.micro", "p4d.24xlarge")
+    stack = OrganizationStack(cdk.App(context=app_context()), "org", config=config, member_roles_template={})
+    organization = build_organization(config, scps_from_template(config, Template.from_stack(stack).to_json()))
+    outcomes = evaluate_cases(config, organization, CASES)
+    assert [o for o in outcomes if not o.as_expected] == []
+    large = [o for o in outcomes if o.request.context.get("ec2:InstanceType") == "p4d.24xlarge"]
+    assert len(large) == 2 and {o.decision.allowed for o in large} == {True, False}

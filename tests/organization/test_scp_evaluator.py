@@ -1309,3 +1309,63 @@ def test_organization_rejects_bad_structure() -> None:
         org.attach("Missing", FULL_AWS_ACCESS, "FullAWSAccess")
     with pytest.raises(KeyError, match="not an account"):
         org.path_to("Team")
+
+
+# ------------------------------------------------------------------ hostile documents
+
+_HOSTILE_VALUES: list[Any] = [None, 0, 1.5, True, "", "x", [], [None], ["x", 3], {}, {"k": None}, {"k": [{}]}]
+
+
+def _slots(document: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON document a value sits, as a path of keys and indexes."""
+    places = [path]
+    if isinstance(document, dict):
+        for key, value in document.items():
+            places += _slots(value, (*path, key))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            places += _slots(value, (*path, index))
+    return places
+
+
+def _replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    copy = json.loads(json.dumps(document))
+    target = copy
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return copy
+
+
+def test_every_wrong_json_type_in_a_policy_is_a_policy_error() -> None:
+    """Each value of a realistic SCP replaced by each wrong JSON type: the load either
+    succeeds or raises PolicyError naming the policy, never TypeError or AttributeError."""
+    document = _policy(
+        {
+            "Sid": "Guard",
+            "Effect": "Deny",
+            "NotAction": ["iam:*", "sts:*"],
+            "Resource": ["arn:aws:s3:::b/${aws:PrincipalAccount}/*"],
+            "Condition": {
+                "StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]},
+                "ForAnyValue:StringLike": {"aws:TagKeys": "team-*"},
+                "IpAddress": {"aws:SourceIp": "203.0.113.0/24"},
+                "DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"},
+            },
+        }
+    )
+    tried = 0
+    for path in _slots(document):
+        for value in _HOSTILE_VALUES:
+            mutated = _replaced(document, path, value)
+            try:
+                policy = load_policy(mutated, "hostile")
+            except PolicyError as error:
+                assert str(error).startswith("policy hostile")
+            else:
+                for statement in policy.statements:
+                    statement.matches(request("s3:GetObject", resource="arn:aws:s3:::b/k"))
+            tried += 1
+    assert tried == len(_slots(document)) * len(_HOSTILE_VALUES) > 200

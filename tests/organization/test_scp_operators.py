@@ -89,6 +89,12 @@ CASES: list[tuple[str, dict[str, Any], dict[str, ContextValue], bool]] = [
         {"aws:CurrentTime": "2030-01-31T23:59Z"},
         True,
     ),
+    (
+        "date-month-is-its-first-day",
+        {"DateGreaterThanEquals": {"aws:CurrentTime": "2030-02"}},
+        {"aws:CurrentTime": "2030-02-01T00:00Z"},
+        True,
+    ),
     ("date-epoch-policy", {"DateGreaterThan": {"aws:EpochTime": "1893456000"}}, {"aws:EpochTime": 1893456001}, True),
     (
         "date-epoch-vs-iso",
@@ -354,6 +360,11 @@ MALFORMED: list[tuple[str, dict[str, Any], str]] = [
         "date-time-without-zone",
         _bad({**ALLOW_ALL, "Condition": {"DateLessThan": {"aws:CurrentTime": "2030-01-01T10:00:00"}}}),
         "DateLessThan aws:CurrentTime: '2030-01-01T10:00:00' is not an ISO 8601 date or epoch seconds",
+    ),
+    (
+        "date-signed-epoch",
+        _bad({**ALLOW_ALL, "Condition": {"DateLessThan": {"aws:EpochTime": "-1"}}}),
+        "DateLessThan aws:EpochTime: '-1' is not an ISO 8601 date or epoch seconds",
     ),
     (
         "binary-not-base64",

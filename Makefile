@@ -19,7 +19,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := true
 # Quoted, so a path with spaces stays one argument.
 CONFIG_ARG := $(if $(CONFIG),--config "$(CONFIG)")
 
-.PHONY: setup setup-dev synth check test lint snapshot-update docs bench lock clean
+.PHONY: setup setup-dev synth check plan bootstrap-commands test lint snapshot-update docs bench lock clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,15 @@ synth: setup
 # Every gate of the test suite, on the organization in CONFIG (or ORG_CONFIG).
 check: setup-dev
 	$(BIN)/python -m tools.check $(CONFIG_ARG)
+
+# The deployment plan of the organization in CONFIG: waves of stacks, what each waits for,
+# its manual prerequisites and bootstrap; then the bootstrap commands.
+plan: setup-dev
+	$(BIN)/python -m tools.plan $(CONFIG_ARG)
+
+# The exact `cdk bootstrap` command of every account and region, in the order to run them.
+bootstrap-commands: setup-dev
+	$(BIN)/python -m tools.plan --bootstrap-commands $(CONFIG_ARG)
 
 lint: setup-dev
 	$(BIN)/ruff check .

@@ -14,6 +14,8 @@ from org_config import ConfigError
 from org_config.model import RESOURCE_BUDGET, AccountRole, OrgConfig
 from stacks.disaster_recovery.placement import build_disaster_recovery
 from stacks.log_archive_baseline import LogArchiveBaselineStack
+from stacks.network.dr import NetworkDrStack
+from stacks.network.hub import NetworkHubStack
 from stacks.network.placement import build_network
 from stacks.object_index.placement import build_object_index
 from stacks.organization.audit_services import AuditServicesStack
@@ -98,6 +100,7 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
         env=management,
         description="IAM Identity Center permission sets and assignments (management account)",
     )
+    identity.add_stack_dependency(services, "Identity Center needs its trusted access (sso.amazonaws.com) first")
     audit = AuditServicesStack(
         app,
         f"audit-services-{home}",
@@ -113,12 +116,32 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     stacks: list[Stack] = [log_archive, services, structure, identity, audit, *object_index]
     # The streaming API shares the account's API Gateway logging role that the object index API sets.
     stacks += build_streaming(app, config, object_index_api=object_index[-1])
-    stacks.extend(build_network(app, config, log_archive=log_archive))
-    stacks.extend(build_disaster_recovery(app, config))
+    network = build_network(app, config, log_archive=log_archive)
+    for stack in network:
+        if isinstance(stack, NetworkHubStack | NetworkDrStack):
+            # Their RAM shares stay within the organization, which RAM allows only once the
+            # management account has enabled sharing with AWS Organizations.
+            stack.add_stack_dependency(services, "RAM sharing with the organization is enabled there")
+    disaster_recovery = build_disaster_recovery(app, config)
+    _after_the_network_they_read(disaster_recovery, network)
+    stacks += [*network, *disaster_recovery]
     for stack in stacks:
         Tags.of(stack).add("Project", config.organization.name_prefix)
         _check_budget(stack)
     return stacks
+
+
+def _after_the_network_they_read(workloads: list[Stack], network: list[Stack]) -> None:
+    """A DR stack finds the subnets shared with it at deploy time: the network stack of its
+    region, which creates and shares them, must be deployed first (CDK orders stacks of
+    different accounts too)."""
+    vpc_stacks = [stack for stack in network if isinstance(stack, NetworkHubStack | NetworkDrStack)]
+    for workload in workloads:
+        if workload.node.try_find_child("SharedSubnets") is None:
+            continue  # no shared subnets (the recovery stack)
+        for stack in vpc_stacks:
+            if stack.region == workload.region:
+                workload.add_stack_dependency(stack, "it looks up the subnets this stack shares")
 
 
 def _check_budget(stack: Stack) -> None:

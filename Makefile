@@ -21,7 +21,8 @@ CONFIG_ARG := $(if $(CONFIG),--config "$(CONFIG)")
 # `make synth PATTERNS=network,streaming`: only those patterns and what they depend on.
 PATTERNS_ARG := $(if $(PATTERNS),--patterns "$(PATTERNS)")
 
-.PHONY: setup setup-dev synth check test lint snapshot-update docs bench lock clean deploy-sandbox destroy-sandbox
+.PHONY: setup setup-dev synth check plan bootstrap-commands test lint snapshot-update docs bench lock clean \
+	deploy-sandbox destroy-sandbox
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +50,15 @@ synth: setup
 # Every gate of the test suite, on the organization in CONFIG (or ORG_CONFIG).
 check: setup-dev
 	$(BIN)/python -m tools.check $(CONFIG_ARG)
+
+# The deployment plan of the organization in CONFIG: waves of stacks, what each waits for,
+# its manual prerequisites and bootstrap; then the bootstrap commands.
+plan: setup-dev
+	$(BIN)/python -m tools.plan $(CONFIG_ARG)
+
+# The exact `cdk bootstrap` command of every account and region, in the order to run them.
+bootstrap-commands: setup-dev
+	$(BIN)/python -m tools.plan --bootstrap-commands $(CONFIG_ARG)
 
 lint: setup-dev
 	$(BIN)/ruff check .

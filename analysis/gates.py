@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from analysis import control_tower, scanners
 from analysis.assembly import StackTemplate
+from analysis.deployment import gate as deployment_gate
 from analysis.limits import check_template
 from analysis.stateful import unretained
 from org_config.model import RESOURCE_BUDGET, OrgConfig
@@ -140,6 +141,12 @@ def offline(stacks: Sequence[StackTemplate]) -> list[Finding]:
     ]
 
 
+def deployability(stacks: Sequence[StackTemplate]) -> list[Finding]:
+    """A broken wire of a first deploy: a value, a permission or an organization prerequisite
+    a stack needs that nothing provides before it (:mod:`analysis.deployment.gate`)."""
+    return [Finding("deployability", stack, message) for stack, message in deployment_gate.check(stacks)]
+
+
 # Every template gate, in the order `make check` reports them.
 TEMPLATE_GATES: dict[str, Gate] = {
     "cfn-lint": cfn_lint,
@@ -149,6 +156,7 @@ TEMPLATE_GATES: dict[str, Gate] = {
     "limits": limits,
     "retention": retention,
     "offline": offline,
+    "deployability": deployability,
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typing
 
 from aws_cdk import CfnResource, Stack
+from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
 from cdk_constructs.gates import exempt_control, skip_checkov
@@ -24,9 +25,16 @@ def harden_custom_resource_provider(stack: Stack, *, calls: str) -> IConstruct |
     if provider is None:
         return None
     function = typing.cast(CfnResource, provider.node.find_child("Resource"))
-    # The function's GetAtt on its role already orders them; the explicit DependsOn the
-    # CDK adds on its only dependency, the role, is redundant (cfn-lint W3005).
-    function.add_deletion_override("DependsOn")
+    # The function's GetAtt on its role already orders the role, so a DependsOn on it is
+    # redundant (cfn-lint W3005); the role's default policy is not referenced and keeps its
+    # DependsOn, so the function never runs without its permissions.
+    role = typing.cast(lambda_.Function, provider).role
+    policy = role.node.try_find_child("DefaultPolicy") if role is not None else None
+    if policy is None:
+        function.add_deletion_override("DependsOn")
+    else:
+        policy_resource = typing.cast(CfnResource, policy.node.default_child)
+        function.add_override("DependsOn", [stack.get_logical_id(policy_resource)])
     outside_vpc = f"Calls only public AWS APIs ({calls}) during deployments; there is nothing in a VPC to reach."
     reasons = {
         "CKV_AWS_115": "Runs only during deployments, once per custom resource; a concurrency cap adds nothing.",

@@ -137,10 +137,10 @@ class DeployTimeCall(Construct):
             role=custom_resource_role(stack),
             install_latest_aws_sdk=False,  # offline synth; the Lambda runtime's SDK has these calls
         )
-        # The role must hold its permissions before the first call runs.
-        policy = custom_resource_role(stack).node.try_find_child("DefaultPolicy")
-        if policy is not None:
-            self.resource.node.add_dependency(policy)
+        # The role must hold its permissions before the call runs. A dependency on the role
+        # construct covers its default policy, which allow() may create only after this call
+        # (CDK resolves construct dependencies at synth, over the construct's whole subtree).
+        self.resource.node.add_dependency(custom_resource_role(stack))
 
     def value(self, path: str) -> str:
         return self.resource.get_response_field(path)

@@ -18,6 +18,8 @@ from org_config.patterns import PATTERNS
 from stacks.delivery.pipeline import DeliveryPipelineStack
 from stacks.disaster_recovery.placement import build_disaster_recovery
 from stacks.log_archive_baseline import LogArchiveBaselineStack
+from stacks.network.dr import NetworkDrStack
+from stacks.network.hub import NetworkHubStack
 from stacks.network.placement import build_network
 from stacks.object_index.placement import build_object_index
 from stacks.organization.audit_services import AuditServicesStack
@@ -71,17 +73,22 @@ def build_organization(app: App, config: OrgConfig, *, patterns: Collection[str]
     stacks: list[Stack] = []
     log_archive = _log_archive(app, config) if "log-archive" in parts else None
     stacks += [log_archive] if log_archive is not None else []
-    if "organization" in parts and log_archive is not None:
-        stacks += _organization(app, config, log_archive)
+    organization = _organization(app, config, log_archive) if "organization" in parts and log_archive else []
+    stacks += organization
     object_index = build_object_index(app, config) if "object-index" in parts else []
     stacks += object_index
     if "streaming" in parts:
         # The streaming API shares the account's API Gateway logging role that the object index API sets.
         stacks += build_streaming(app, config, object_index_api=object_index[-1] if object_index else None)
-    if "network" in parts:
-        stacks += build_network(app, config, log_archive=log_archive)
-    if "disaster-recovery" in parts:
-        stacks += build_disaster_recovery(app, config)
+    network = build_network(app, config, log_archive=log_archive) if "network" in parts else []
+    for stack in network:
+        if organization and isinstance(stack, NetworkHubStack | NetworkDrStack):
+            # Their RAM shares stay within the organization, which RAM allows only once the
+            # management account has enabled sharing with AWS Organizations.
+            stack.add_stack_dependency(organization[0], "RAM sharing with the organization is enabled there")
+    disaster_recovery = build_disaster_recovery(app, config) if "disaster-recovery" in parts else []
+    _after_the_network_they_read(disaster_recovery, network)
+    stacks += [*network, *disaster_recovery]
     if config.delivery is not None and parts >= set(PATTERNS):
         stacks.append(_delivery_pipeline(app, config, stacks))  # it deploys the whole organization, or nothing
     for stack in stacks:
@@ -99,6 +106,8 @@ def parts_to_build(config: OrgConfig, patterns: Collection[str] | None) -> froze
     every selection with the full synth)."""
     chosen = set(PATTERNS if patterns is None else patterns)
     parts = set(chosen)
+    if "disaster-recovery" in chosen and config.has_vpcs:
+        parts.add("network")  # the workload runs in the network's shared subnets, deployed first
     if "organization" in chosen or ("network" in chosen and config.has_vpcs):
         parts.add("log-archive")
     if config.object_index_section is None:
@@ -196,10 +205,10 @@ def _build_sandbox(app: App, config: OrgConfig) -> list[Stack]:
     stacks += object_index
     if config.builds("streaming"):
         stacks += build_streaming(app, config, object_index_api=object_index[-1] if object_index else None)
-    if config.builds("network"):
-        stacks += build_network(app, config, log_archive=baseline)
-    if config.builds("disaster-recovery"):
-        stacks += build_disaster_recovery(app, config)
+    network = build_network(app, config, log_archive=baseline) if config.builds("network") else []
+    disaster_recovery = build_disaster_recovery(app, config) if config.builds("disaster-recovery") else []
+    _after_the_network_they_read(disaster_recovery, network)
+    stacks += [*network, *disaster_recovery]
     for stack in stacks:
         if stack is not baseline:
             stack.add_stack_dependency(baseline, "the budget alert exists before anything that costs money")
@@ -222,6 +231,19 @@ def _delivery_pipeline(app: App, config: OrgConfig, stacks: list[Stack]) -> Stac
         env=Environment(account=config.account_named(config.delivery.account).id, region=home),
         description="Delivery pipeline: gates, synth, then the organization's stacks wave by wave (deployment account)",
     )
+
+
+def _after_the_network_they_read(workloads: list[Stack], network: list[Stack]) -> None:
+    """A DR stack finds the subnets shared with it at deploy time: the network stack of its
+    region, which creates and shares them, must be deployed first (CDK orders stacks of
+    different accounts too)."""
+    vpc_stacks = [stack for stack in network if isinstance(stack, NetworkHubStack | NetworkDrStack)]
+    for workload in workloads:
+        if workload.node.try_find_child("SharedSubnets") is None:
+            continue  # no shared subnets (the recovery stack)
+        for stack in vpc_stacks:
+            if stack.region == workload.region:
+                workload.add_stack_dependency(stack, "it looks up the subnets this stack shares")
 
 
 def _check_budget(stack: Stack) -> None:

@@ -4,11 +4,13 @@ Synthesizes the organization in the config file and runs the gates the tests run
 example (the same functions, from :mod:`analysis.gates`): the synth-time cdk-nag and
 Control Tower checks, cfn-lint, checkov, the Control Tower rules on every template,
 acknowledgement reasons, CloudFormation limits and the resource budget, retention of
-stateful resources, offline synthesis, determinism (a second synth must give identical
-templates) and the guardrail request table evaluated against your service control
-policies. Prints one table (gate, templates, findings) and every finding; exits 1 on any
-finding, 2 on an invalid config, and 3, with one line saying why, when it cannot go on (no
-CDK CLI, an unreadable assembly, a gate that crashed): never a traceback.
+stateful resources, offline synthesis, deployability (the order, deploy-time values,
+permissions and organization prerequisites of a first deploy), determinism (a second
+synth must give identical templates) and the guardrail request table evaluated against
+your service control policies. Prints one table (gate, templates, findings) and every
+finding; exits 1 on any finding, 2 on an invalid config, and 3, with one line saying why,
+when it cannot go on (no CDK CLI, an unreadable assembly, a gate that crashed): never a
+traceback.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from analysis.assembly import StackTemplate, read_assembly
+from analysis.deployment.plan import build_plan
 from analysis.disaster_recovery import report as disaster_recovery_report
 from analysis.disaster_recovery.report import (
     render_assumptions,
@@ -42,6 +43,7 @@ from analysis.organization.report import (
 )
 from analysis.streaming.report import deployed_shards, render_alarms, render_cost, render_sizing
 from org_config import OrgConfig, load_config
+from org_config.model import AccountRole
 from stacks.organization.service_control_policies import library
 from tools.settings_tables import PAGE_SECTIONS, settings_sections
 
@@ -50,6 +52,7 @@ ORGANIZATION_PAGE = ROOT / "docs" / "patterns" / "organization.md"
 NETWORK_PAGE = ROOT / "docs" / "patterns" / "network.md"
 DISASTER_RECOVERY_PAGE = ROOT / "docs" / "patterns" / "disaster-recovery.md"
 STREAMING_PAGE = ROOT / "docs" / "patterns" / "streaming.md"
+DEPLOYMENT_PAGE = ROOT / "docs" / "deployment.md"
 
 
 def _stack(stacks: list[StackTemplate], prefix: str) -> StackTemplate:
@@ -111,6 +114,16 @@ def streaming_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dict[s
     }
 
 
+def deployment_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dict[str, str]:
+    """The deployment plan in waves and the bootstrap commands, from the manifest."""
+    names = {account.id: account.name for account in config.accounts}
+    plan = build_plan(stacks, deployer_account=config.account(AccountRole.MANAGEMENT).id, account_names=names)
+    return {
+        "deployment-plan": plan.render_markdown(),
+        "bootstrap-commands": "\n".join(["```sh", *plan.bootstrap_commands(), "```"]),
+    }
+
+
 def _replacement(body: str) -> Callable[[re.Match[str]], str]:
     def replace(match: re.Match[str]) -> str:
         return f"{match.group(1)}{body}\n{match.group(2)}"
@@ -162,6 +175,9 @@ def pages(outdir: str | Path, *, dr_reports: Mapping[str, TierReport] | None = N
         NETWORK_PAGE: replace_sections(NETWORK_PAGE.read_text(encoding="utf-8"), network_sections(config, stacks)),
         STREAMING_PAGE: replace_sections(
             STREAMING_PAGE.read_text(encoding="utf-8"), streaming_sections(config, stacks)
+        ),
+        DEPLOYMENT_PAGE: replace_sections(
+            DEPLOYMENT_PAGE.read_text(encoding="utf-8"), deployment_sections(config, stacks)
         ),
     }
     if dr_reports is not None:

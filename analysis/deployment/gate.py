@@ -63,6 +63,16 @@ NAMED: dict[str, str] = {
     "AWS::IAM::Role": "RoleName",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Events::EventBus": "Name",
+    "AWS::Backup::BackupVault": "BackupVaultName",
+}
+# The name in an ARN of each of those types (account and region in their usual places).
+ARN_NAMES: dict[str, re.Pattern[str]] = {
+    "AWS::S3::Bucket": re.compile(r"^arn:aws:s3:::([^/]+)"),
+    "AWS::KMS::Alias": re.compile(r"^arn:aws:kms:[^:]*:\d{12}:(alias/.+)$"),
+    "AWS::IAM::Role": re.compile(r"^arn:aws:iam::\d{12}:role/(?:.*/)?([^/]+)$"),
+    "AWS::Logs::LogGroup": re.compile(r"^arn:aws:logs:[^:]*:\d{12}:log-group:([^:*]+)"),
+    "AWS::Events::EventBus": re.compile(r"^arn:aws:events:[^:]*:\d{12}:event-bus/(.+)$"),
+    "AWS::Backup::BackupVault": re.compile(r"^arn:aws:backup:[^:]*:\d{12}:backup-vault:(.+)$"),
 }
 # Where a name is only written down (a policy may name what does not exist yet).
 _NOT_NEEDED_AT_DEPLOY_TIME = {"PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument", "Policies", "Statement"}
@@ -225,21 +235,36 @@ def _arn_scope(text: str) -> tuple[str | None, str | None]:
     return parts[4] or None, parts[3] or None
 
 
+def _project(stack: StackTemplate) -> str | None:
+    """The project's name prefix, from the ``Project`` tag every stack carries."""
+    for resource in stack.template.get("Resources", {}).values():
+        value = tag_value(resource, "Project")
+        if value:
+            return value
+    return None
+
+
 def _names(assembly: _Assembly, stack: StackTemplate) -> list[str]:
+    """A name derived from the config that a resource needs at deploy time (in an ARN, or a
+    bucket name) is created by exactly one stack ordered first (or, in the same stack, by a
+    resource CloudFormation creates first); one of the project's names that no stack
+    creates is a broken wire too. (Within a stack a name is often only passed on, to a
+    function's environment, say, which needs nothing created: the same stack's resources
+    count as producers but are not held to an order.)"""
     produced: list[tuple[str, StackTemplate, str, str]] = []  # (name, stack, logical id, type)
     for producer in assembly.stacks:
-        if producer.name == stack.name:
-            continue
         for logical_id, resource in producer.template.get("Resources", {}).items():
             name = resource.get("Properties", {}).get(NAMED.get(resource.get("Type", ""), ""), None)
             if isinstance(name, str) and len(name) >= 8:
                 produced.append((name, producer, logical_id, resource["Type"]))
+    prefix = _project(stack)
     messages: list[str] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[str] = set()
     for logical_id, leaf in _leaves(stack):
         text = render(leaf)
-        if not isinstance(text, str) or (logical_id, text) in seen:
+        if not isinstance(text, str) or f"{logical_id} {text}" in seen:
             continue
+        seen.add(f"{logical_id} {text}")
         account, region = _arn_scope(text)
         matches = [
             (producer, producer_id, name, kind)
@@ -249,12 +274,21 @@ def _names(assembly: _Assembly, stack: StackTemplate) -> list[str]:
             and (region is None or kind in GLOBAL_TYPES or region == producer.region)
             and (text.startswith("arn:") or kind == "AWS::S3::Bucket")
         ]
-        if not matches:
+        if any(producer.name == stack.name for producer, _, _, _ in matches):
             continue
-        seen.add((logical_id, text))
-        kind = matches[0][3]
-        wanted = f"{kind} {matches[0][2]!r}"
-        messages += _one_producer(assembly, stack, logical_id, wanted, [(p, pid) for p, pid, _, _ in matches], "uses")
+        if matches:
+            kind = matches[0][3]
+            wanted = f"{kind} {matches[0][2]!r}"
+            found = [(p, pid) for p, pid, _, _ in matches]
+            messages += _one_producer(assembly, stack, logical_id, wanted, found, "uses")
+            continue
+        for kind, pattern in ARN_NAMES.items():
+            named = pattern.match(text)
+            name = named.group(1) if named else ""
+            owned = prefix is not None and name.removeprefix("alias/").startswith((f"{prefix}-", f"{prefix}/"))
+            if owned and DEPLOY_TIME not in text and "*" not in name:
+                where = f"{account}" + ("" if kind in GLOBAL_TYPES or region is None else f"/{region}")
+                messages.append(f"{logical_id} uses {kind} {name!r} in {where}, which no stack creates")
     return messages
 
 

@@ -20,6 +20,7 @@ DELEGATED_ADMIN = "delegated-admin"
 POLICY_TYPE = "policy-type"
 IDENTITY_CENTER = "identity-center"
 BOOTSTRAP = "cdk-bootstrap"
+ORGANIZATION = "organization"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,13 @@ class ManualPrerequisite:
 
 # Steps that stay manual, with the exact command the deployment page must list.
 MANUAL: dict[str, ManualPrerequisite] = {
+    ORGANIZATION: ManualPrerequisite(
+        ORGANIZATION,
+        "An organization with all features enabled (service control policies and delegated administrators "
+        "need them), its management account the config's",
+        "aws organizations describe-organization --query Organization.FeatureSet",
+        "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_org_support-all-features.html",
+    ),
     IDENTITY_CENTER: ManualPrerequisite(
         IDENTITY_CENTER,
         "IAM Identity Center enabled for the organization (an organization instance) in the home region; "
@@ -100,6 +108,9 @@ def resource_needs(stack: StackTemplate) -> list[Need]:
             )
         elif kind == "AWS::Organizations::Policy":
             need(logical_id, POLICY_TYPE, str(props.get("Type")), "a policy of this type")
+            need(logical_id, ORGANIZATION, "all features", "an organization policy")
+        elif kind == "AWS::Organizations::OrganizationalUnit":
+            need(logical_id, ORGANIZATION, "all features", "an organizational unit")
         elif kind == "AWS::SecurityHub::DelegatedAdmin":
             need(logical_id, TRUSTED_ACCESS, "securityhub.amazonaws.com", "the Security Hub administrator")
         elif kind in ("AWS::SSO::PermissionSet", "AWS::SSO::Assignment"):

@@ -8,7 +8,8 @@ audit account
 │     configuration policy: AWS Foundational Security Best Practices + CIS ─► organization root
 ├── GuardDuty, every allowed region: every member account enabled, new ones automatically
 └── default event bus ◄── CIS alarms of the management account (trail_monitoring.py)
-      └─► rule ─► security alarm topic (KMS) ─► email (optional)
+      └─► rule ─(retries)─► security alarm topic (KMS) ─► email (optional)
+            └─ undelivered ─► dead-letter queue (KMS) ─► alarm ─► security alarm topic
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ from constructs import Construct
 
 from cdk_constructs.gates import acknowledge_nag, skip_checkov
 from cdk_constructs.hardened_key import HardenedKey
+from cdk_constructs.organization.dead_letters import (
+    MAXIMUM_EVENT_AGE_SECONDS,
+    MAXIMUM_RETRY_ATTEMPTS,
+    AlarmDeadLetters,
+)
 from org_config.model import AccountRole, OrgConfig
 from stacks.organization.sdk_calls import harden_custom_resource_provider
 from stacks.organization.trail_monitoring import cis_alarm_arn_pattern
@@ -121,6 +127,38 @@ class AuditServicesStack(Stack):
         if config.security_monitoring.alarm_email is not None:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(config.security_monitoring.alarm_email))
 
+        # An alarm the rule cannot deliver after its retries waits here, and its own alarm
+        # notifies the same topic (CloudWatch publishes directly, not through the rule).
+        dead_letter_alarm = f"{config.organization.name_prefix}-security-alarm-dead-letters"
+        dead_letter_alarm_arn = f"arn:aws:cloudwatch:{home}:{audit}:alarm:{dead_letter_alarm}"
+        from_the_alarm = {
+            "StringEquals": {"aws:SourceAccount": audit},
+            "ArnEquals": {"aws:SourceArn": dead_letter_alarm_arn},
+        }
+        self.alarm_key.allow_service(
+            sid="DeadLetterAlarm",
+            service_principal="cloudwatch.amazonaws.com",
+            actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+            conditions=from_the_alarm,
+        )
+        self.alarm_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DeadLetterAlarm",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.alarm_topic.topic_arn],
+                conditions=from_the_alarm,
+            )
+        )
+        self.dead_letters = AlarmDeadLetters(
+            self,
+            "SecurityAlarmDeadLetters",
+            key=self.alarm_key,
+            rule_arn=rule_arn,
+            alarm_name=dead_letter_alarm,
+            topic=self.alarm_topic,
+        )
+
         # The management account may put events on this account's default bus, and nobody else.
         events.CfnEventBusPolicy(
             self,
@@ -147,7 +185,17 @@ class AuditServicesStack(Stack):
                 "resources": [{"prefix": cis_alarm_arn_pattern(config).removesuffix("*")}],
                 "detail": {"state": {"value": ["ALARM"]}},
             },
-            targets=[events.CfnRule.TargetProperty(arn=self.alarm_topic.topic_arn, id="SecurityAlarms")],
+            targets=[
+                events.CfnRule.TargetProperty(
+                    arn=self.alarm_topic.topic_arn,
+                    id="SecurityAlarms",
+                    retry_policy=events.CfnRule.RetryPolicyProperty(
+                        maximum_retry_attempts=MAXIMUM_RETRY_ATTEMPTS,
+                        maximum_event_age_in_seconds=MAXIMUM_EVENT_AGE_SECONDS,
+                    ),
+                    dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self.dead_letters.queue.queue_arn),
+                )
+            ],
         )
 
     def _security_hub_central_configuration(self, config: OrgConfig) -> None:
@@ -239,10 +287,10 @@ class AuditServicesStack(Stack):
                 on_update=configure,
                 policy=cr.AwsCustomResourcePolicy.from_statements(
                     [
-                        iam.PolicyStatement(
-                            actions=["guardduty:UpdateOrganizationConfiguration"],
-                            resources=[f"arn:aws:guardduty:{region}:{audit}:detector/{detector_id}"],
-                        ),
+                        # The Service Authorization Reference lists no resource type for
+                        # guardduty:UpdateOrganizationConfiguration, so only "*" allows it
+                        # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonguardduty.html).
+                        iam.PolicyStatement(actions=["guardduty:UpdateOrganizationConfiguration"], resources=["*"]),
                         iam.PolicyStatement(
                             actions=["organizations:DescribeOrganization", "organizations:ListAccounts"],
                             resources=["*"],
@@ -255,7 +303,8 @@ class AuditServicesStack(Stack):
                 (detector, "guardduty:ListDetectors has no resource type; it only reads this account's detector id."),
                 (
                     organization,
-                    "The Organizations reads GuardDuty makes to list member accounts have no resource type.",
+                    "guardduty:UpdateOrganizationConfiguration and the Organizations reads GuardDuty makes to list "
+                    "member accounts have no resource type.",
                 ),
             ):
                 acknowledge_nag(custom_resource, "AwsSolutions-IAM5[Resource::*]", reason)

@@ -1,10 +1,12 @@
 """Organization-wide security services, switched on from the management account.
 
     management account
-    ├── trusted access for each service ──┐  (Organizations API: no CloudFormation
-    ├── policy types on the root          ├── resource exists, so each call is a CDK
-    ├── delegated administrators ─────────┘   AwsCustomResource)
-    │     Security Hub, GuardDuty (every allowed region), Config, Access Analyzer → audit
+    ├── trusted access for each service ──┐  (Organizations and RAM APIs: no CloudFormation
+    ├── policy types on the root          │   resource exists, so each call is a CDK
+    ├── delegated administrators ─────────┤   AwsCustomResource)
+    │     Security Hub, GuardDuty (every allowed region), Config, Access Analyzer → audit,
+    │     each after its service's trusted access
+    ├── RAM sharing with the organization ┘  (before the network stacks share anything)
     └── organization CloudTrail ─► log-archive bucket, encrypted with the log-archive key
               └─► log group ─► CIS metric filters and alarms ─► audit account (trail_monitoring.py)
 
@@ -64,34 +66,38 @@ class OrganizationServicesStack(Stack):
         audit_arn = f"arn:aws:organizations::{management}:account/{org_id}/{audit}"
 
         def organizations_call(
-            construct_id: str, action: str, parameters: dict[str, str], ignore: str, permission: iam.PolicyStatement
+            construct_id: str,
+            action: str,
+            parameters: dict[str, str],
+            ignore: str,
+            *permissions: iam.PolicyStatement,
+            service: str = "Organizations",
+            region: str = "us-east-1",  # the Organizations endpoint
         ) -> cr.AwsCustomResource:
             call = cr.AwsSdkCall(
-                service="Organizations",
+                service=service,
                 action=action,
                 parameters=parameters,
                 physical_resource_id=cr.PhysicalResourceId.of(f"{action}-{'-'.join(parameters.values())}"),
                 ignore_error_codes_matching=ignore,  # already done by hand or an earlier deploy
-                region="us-east-1",  # the Organizations endpoint
+                region=region,
             )
             custom_resource = cr.AwsCustomResource(
                 self,
                 construct_id,
                 on_create=call,
                 on_update=call,
-                policy=cr.AwsCustomResourcePolicy.from_statements([permission]),
+                policy=cr.AwsCustomResourcePolicy.from_statements(list(permissions)),
                 install_latest_aws_sdk=False,  # offline synth; the Lambda runtime's SDK has these calls
             )
-            if "*" in permission.resources:
-                acknowledge_nag(
-                    custom_resource,
-                    "AwsSolutions-IAM5[Resource::*]",
-                    f"organizations:{action[0].upper()}{action[1:]} has no resource type; a condition scopes it.",
-                )
+            if any("*" in permission.resources for permission in permissions):
+                iam_action = f"{service.lower()}:{action[0].upper()}{action[1:]}"
+                reason = f"{iam_action} has no resource type; a condition scopes it where it can."
+                acknowledge_nag(custom_resource, "AwsSolutions-IAM5[Resource::*]", reason)
                 skip_checkov(
                     custom_resource.node.find_child("CustomResourcePolicy").node.default_child,  # type: ignore[arg-type]
                     "CKV_AWS_111",
-                    f"organizations:{action[0].upper()}{action[1:]} has no resource type; a condition scopes it.",
+                    reason,
                 )
             return custom_resource
 
@@ -131,7 +137,35 @@ class OrganizationServicesStack(Stack):
                     resources=[audit_arn],
                     conditions={"StringEquals": {"organizations:ServicePrincipal": service}},
                 ),
-            )
+            ).node.add_dependency(trusted_access[service])  # a service is registered only once trusted
+
+        # RAM shares that stay within the organization (the network's Transit Gateways,
+        # subnets and resolver rules) need sharing with AWS Organizations enabled, from this
+        # account; the call creates RAM's service-linked role (RAM API reference,
+        # EnableSharingWithAwsOrganization). The network stacks are ordered after this stack.
+        ram_role = (
+            f"arn:aws:iam::{management}:role/aws-service-role/ram.amazonaws.com/AWSServiceRoleForResourceAccessManager"
+        )
+        organizations_call(
+            "RamSharingWithOrganization",
+            "enableSharingWithAwsOrganization",
+            {},
+            "^$",
+            iam.PolicyStatement(actions=["ram:EnableSharingWithAwsOrganization"], resources=["*"]),
+            iam.PolicyStatement(
+                actions=["organizations:EnableAWSServiceAccess"],
+                resources=["*"],  # the action has no resource type; the condition scopes it
+                conditions={"StringEquals": {"organizations:ServicePrincipal": "ram.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(actions=["organizations:DescribeOrganization"], resources=["*"]),
+            iam.PolicyStatement(
+                actions=["iam:CreateServiceLinkedRole"],
+                resources=[ram_role],
+                conditions={"StringEquals": {"iam:AWSServiceName": "ram.amazonaws.com"}},
+            ),
+            service="RAM",
+            region=home,
+        )
 
         # GuardDuty and Security Hub name their administrator per region: one call per allowed
         # region from this one stack (the SDK call's region parameter), rather than a stack per
@@ -183,6 +217,9 @@ class OrganizationServicesStack(Stack):
         # itself is already ordered by the GetAtt above).
         delivery_policy = self.monitoring.role.node.find_child("DefaultPolicy").node.default_child
         self.trail.add_resource_dependency(typing.cast(CfnResource, delivery_policy))
+        # An organization trail needs CloudTrail's trusted access first
+        # (CloudTrailAccessNotEnabledException otherwise, CloudTrail API reference).
+        self.trail.node.add_dependency(trusted_access["cloudtrail.amazonaws.com"])
         harden_custom_resource_provider(self)
 
     def _designate_administrator(
@@ -228,8 +265,18 @@ class OrganizationServicesStack(Stack):
                         resources=[audit_arn],  # only the audit account, like Config and Access Analyzer
                         conditions={"StringEquals": {"organizations:ServicePrincipal": principal}},
                     ),
+                    # The Organizations reads AWS documents for the designation ("Permissions required
+                    # to designate a delegated GuardDuty administrator account", GuardDuty guide);
+                    # none of them has a resource type that would scope it.
                     iam.PolicyStatement(
-                        actions=["organizations:DescribeOrganization", "organizations:ListDelegatedAdministrators"],
+                        actions=[
+                            "organizations:DescribeAccount",
+                            "organizations:DescribeOrganization",
+                            "organizations:DescribeOrganizationalUnit",
+                            "organizations:ListAWSServiceAccessForOrganization",
+                            "organizations:ListAccounts",
+                            "organizations:ListDelegatedAdministrators",
+                        ],
                         resources=["*"],
                     ),
                 ]

@@ -7,6 +7,7 @@
                               │
                               └─ "CloudWatch Alarm State Change" (EventBridge) ─► audit account's
                                  default event bus ─► rule ─► security alarm topic (audit_services.py)
+                                 └─ undelivered ─► dead-letter queue (KMS) ─► alarm
 
 CloudWatch documents alarm notifications to a topic in the alarm's own region and describes no
 cross-account topic, so the alarms act on a local topic (an alarm with an action), and
@@ -30,6 +31,7 @@ from constructs import Construct
 
 from cdk_constructs.gates import acknowledge_nag
 from cdk_constructs.hardened_key import HardenedKey
+from cdk_constructs.organization.dead_letters import AlarmDeadLetters
 from org_config.model import AccountRole, OrgConfig
 from org_config.names import organization_trail_arn
 from stacks.organization.cis_alarms import CIS_ALARMS, METRIC_NAMESPACE
@@ -175,9 +177,22 @@ class TrailMonitoring(Construct):
             ),
             description="Lets EventBridge put the CIS alarm events on the audit account's default bus",
         )
+        # Named, not generated: the dead-letter queue's key policy names the rule before it exists.
+        forward_rule_name = f"{prefix}-cis-alarms-to-audit"
+        # Its alarm is named like the CIS alarms, so it reaches the local topic and, once
+        # delivery works again, the audit account too.
+        self.dead_letters = AlarmDeadLetters(
+            self,
+            "ForwardDeadLetters",
+            key=self.key,
+            rule_arn=f"arn:aws:events:{region}:{account}:rule/{forward_rule_name}",
+            alarm_name=cis_alarm_name(config, "delivery", "forward-dead-letters"),
+            topic=self.topic,
+        )
         self.forward_rule = events.Rule(
             self,
             "ForwardToAudit",
+            rule_name=forward_rule_name,
             description="Sends the CIS alarms' changes to ALARM to the audit account",
             event_pattern=events.EventPattern(
                 source=["aws.cloudwatch"],
@@ -186,9 +201,13 @@ class TrailMonitoring(Construct):
                 detail={"state": {"value": ["ALARM"]}},
             ),
             targets=[
+                # An event bus target takes a dead-letter queue but no retry policy (CDK
+                # EventBusProps: "Retry policy is not supported for Event bus targets"); EventBridge
+                # retries it with its defaults, then the queue keeps what it could not deliver.
                 targets.EventBus(
                     events.EventBus.from_event_bus_arn(self, "AuditBus", audit_event_bus_arn(config)),
                     role=forwarding_role,
+                    dead_letter_queue=self.dead_letters.queue,
                 )
             ],
         )

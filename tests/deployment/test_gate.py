@@ -404,3 +404,30 @@ def test_manual_prerequisites_must_be_listed_with_their_command(tmp_path: Path) 
     listed = tmp_path / "listed.md"
     listed.write_text(f"`{MANUAL[IDENTITY_CENTER].command}` and `{MANUAL[BOOTSTRAP].command}`", encoding="utf-8")
     assert messages(tmp_path, stacks, listed) == []
+
+
+def test_a_project_name_in_an_arn_that_no_stack_creates_is_a_finding(tmp_path: Path, page: Path) -> None:
+    """The DR home stack copies backups into the DR region's vault, by its config-derived ARN."""
+    vault_arn = f"arn:aws:backup:{DR}:{WORKLOAD}:backup-vault:exampleco-dr-{DR}"
+    plan = {
+        "Type": "AWS::Backup::BackupPlan",
+        "Properties": {
+            "BackupPlan": {"BackupPlanRule": [{"CopyActions": [{"DestinationBackupVaultArn": vault_arn}]}]},
+            "BackupPlanTags": {},
+        },
+        "Metadata": {},
+    }
+    tags = [{"Key": "Project", "Value": "exampleco"}]
+    vault = {"Type": "AWS::Backup::BackupVault", "Properties": {"BackupVaultName": f"exampleco-dr-{DR}", "Tags": tags}}
+    home = template(Plan={**plan, "Properties": {**plan["Properties"], "Tags": tags}})
+    stacks: Stacks = {"dr-home": (WORKLOAD, HOME, [], home)}
+    assert messages(tmp_path, stacks, page) == [
+        f"dr-home: Plan uses AWS::Backup::BackupVault 'exampleco-dr-{DR}' in {WORKLOAD}/{DR}, which no stack creates"
+    ]
+    stacks["dr-recovery"] = (WORKLOAD, DR, [], template(Vault=vault))
+    assert messages(tmp_path, stacks, page) == [
+        f"dr-home: Plan uses AWS::Backup::BackupVault 'exampleco-dr-{DR}' (dr-recovery/Vault) without a stack "
+        "dependency on dr-recovery"
+    ]
+    stacks["dr-home"] = (WORKLOAD, HOME, ["dr-recovery"], home)
+    assert messages(tmp_path, stacks, page) == []

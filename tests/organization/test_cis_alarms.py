@@ -217,10 +217,10 @@ def test_the_stack_deploys_these_patterns_with_an_alarm_each(synthesis: Synthesi
         for r in resources.values()
         if r["Type"] == "AWS::Logs::MetricFilter"
     }
-    alarms = {
+    alarms = {  # the CIS alarms; the dead-letter queue's alarm watches an SQS metric
         r["Properties"]["AlarmName"]: r["Properties"]
         for r in resources.values()
-        if r["Type"] == "AWS::CloudWatch::Alarm"
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("Namespace") == METRIC_NAMESPACE
     }
     (log_group_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup" and "TrailLogs" in k]
     (topic_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::SNS::Topic"]

@@ -308,12 +308,13 @@ def test_delegated_administrators_and_scoped_custom_resource_permissions(synthes
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert not any(a.endswith(":*") or a == "*" for a in actions), actions
-            # EnableOrganizationAdminAccount (GuardDuty, Security Hub) has no resource type.
+            # EnableOrganizationAdminAccount (GuardDuty, Security Hub) and RAM's
+            # EnableSharingWithAwsOrganization have no resource type and no condition key.
             write = [
                 a
                 for a in actions
                 if not a.split(":")[1].startswith(("Describe", "List"))
-                and a.split(":")[1] != "EnableOrganizationAdminAccount"
+                and a.split(":")[1] not in ("EnableOrganizationAdminAccount", "EnableSharingWithAwsOrganization")
             ]
             if statement["Resource"] == "*" and write:
                 assert "Condition" in statement, f"{actions} on * without a condition"
@@ -454,8 +455,11 @@ def test_cis_alarms_reach_the_audit_topic_through_eventbridge(synthesis: Synthes
     assert "KmsMasterKeyId" in audit_template["Resources"][topic_id]["Properties"]
     rule_arn = f"arn:aws:events:{HOME}:{audit}:rule/{rule['Properties']['Name']}"
     (topic_policy,) = _resources_of(audit_template, "AWS::SNS::TopicPolicy").values()
-    (publish,) = [s for s in topic_policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
-    assert publish["Principal"] == {"Service": "events.amazonaws.com"}
+    (publish,) = [
+        s
+        for s in topic_policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and s["Principal"] == {"Service": "events.amazonaws.com"}
+    ]
     assert publish["Condition"]["ArnEquals"] == {"aws:SourceArn": rule_arn}
     (subscription,) = _resources_of(audit_template, "AWS::SNS::Subscription").values()
     assert subscription["Properties"]["Endpoint"] == CONFIG.security_monitoring.alarm_email

@@ -128,7 +128,7 @@ class OrgConfig(_Model):
     identity_center: IdentityCenter
     disaster_recovery: DisasterRecovery = DisasterRecovery()
     streaming: Streaming = Streaming()
-    object_index: ObjectIndex = ObjectIndex()
+    object_index: ObjectIndex | None = None  # without it, the object index is not deployed
     security_monitoring: SecurityMonitoring = SecurityMonitoring()
 
     @model_validator(mode="after")
@@ -223,15 +223,8 @@ class OrgConfig(_Model):
                     field = f"identity_center.assignments[{index}].accounts[{position}]"
                     raise ValueError(f"{field}: '{account}' is not a defined account")
         self._check_workload_account("streaming", self.streaming.account)
-        if self.object_index.account not in names:
-            raise ValueError(f"object_index.account: '{self.object_index.account}' is not a defined account")
-        role = self.account_named(self.object_index.account).role
-        if role not in WORKLOAD_ROLES:
-            allowed = ", ".join(sorted(r.value for r in WORKLOAD_ROLES))
-            raise ValueError(
-                f"object_index.account: '{self.object_index.account}' has role '{role.value}'; "
-                f"the pattern deploys only to an account with role {allowed}"
-            )
+        if self.object_index is not None:
+            self._check_workload_account("object_index", self.object_index.account)
 
     def _check_network(self) -> None:
         """The hub sits in the home region, the DR region has a Transit Gateway peered to

@@ -48,6 +48,8 @@ def object_index_bucket_name(config: OrgConfig) -> str:
     generated name would make the bucket and the queue policy depend on each other).
     ``{prefix}-object-index-{account id}-{region}``: at most 61 characters.
     """
+    if config.object_index is None:
+        raise ValueError("the config has no object_index section")
     account = config.account_named(config.object_index.account)
     return f"{config.organization.name_prefix}-object-index-{account.id}-{config.regions.home}"
 
@@ -55,7 +57,8 @@ def object_index_bucket_name(config: OrgConfig) -> str:
 def bucket_names(config: OrgConfig) -> dict[str, str]:
     """Every bucket name derived from the config, by what the bucket is for."""
     names = {f"{purpose} log": log_bucket_name(config, purpose) for purpose in LOG_BUCKET_PURPOSES}
-    names["object index data"] = object_index_bucket_name(config)
+    if config.object_index is not None:
+        names["object index data"] = object_index_bucket_name(config)
     return names
 
 

@@ -112,7 +112,7 @@ def build_organization(app: App, config: OrgConfig) -> list[Stack]:
     object_index = build_object_index(app, config)
     stacks: list[Stack] = [log_archive, services, structure, identity, audit, *object_index]
     # The streaming API shares the account's API Gateway logging role that the object index API sets.
-    stacks += build_streaming(app, config, object_index_api=object_index[-1])
+    stacks += build_streaming(app, config, object_index_api=object_index[-1] if object_index else None)
     stacks.extend(build_network(app, config, log_archive=log_archive))
     stacks.extend(build_disaster_recovery(app, config))
     for stack in stacks:

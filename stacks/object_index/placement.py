@@ -11,7 +11,9 @@ from stacks.object_index.data import ObjectIndexDataStack
 
 
 def build_object_index(scope: Construct, config: OrgConfig) -> list[Stack]:
-    """The data stack, then the API stack that depends on it."""
+    """The data stack, then the API stack that depends on it; none without an ``object_index`` section."""
+    if config.object_index is None:
+        return []
     home = config.regions.home
     workload = Environment(account=config.account_named(config.object_index.account).id, region=home)
     data = ObjectIndexDataStack(

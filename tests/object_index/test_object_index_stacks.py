@@ -891,3 +891,9 @@ def test_page_reconcile_command_waits_for_the_whole_run_and_never_starts_a_secon
     first_call = {"customer_id": variables["CUSTOMER"], "start_after": ""}
     assert reconcile._request(first_call) == (variables["CUSTOMER"], "")
     assert any("'.next_start_after // empty'" in shlex.join(words) for words in commands)
+
+
+def test_page_states_the_reserved_concurrency_the_section_takes() -> None:
+    section = " ".join(_page_section("## Limits and open points").split())
+    parts = (SETTINGS.indexer_concurrency, SETTINGS.query_reserved_concurrency, SETTINGS.reconcile_reserved_concurrency)
+    assert f"{parts[0]} + {parts[1]} + {parts[2]} = {SETTINGS.reserved_concurrency()} in the example" in section

@@ -1,4 +1,8 @@
-"""The object_index section: the S3 object index and its query API."""
+"""The object_index section: the S3 object index and its query API.
+
+The section is optional: without it the pattern is not deployed. When it is present,
+``account`` is required (there is no default account); every other key has a default.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,14 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from org_config.common import _ROLE_NAME, LogRetentionDays, OptionalEmail, _Model
+from org_config.common import _ROLE_NAME, LogRetentionDays, OptionalEmail, _Model, raise_problems
 
 
 class ObjectIndex(_Model):
     """Pattern 4: the S3 object index and its query API."""
 
-    account: str = "workload-prod"  # account name the pattern is deployed to
+    # Name of the account the pattern is deployed to (a workload account); required.
+    account: str
     # An address subscribed to the alarm topic (optional: subscribe others to the topic).
     alarm_email: OptionalEmail = None
     # Query API throttling: the steady request rate and the burst (token bucket size) across
@@ -63,36 +68,44 @@ class ObjectIndex(_Model):
         """The event rate ``indexer_concurrency`` invocations carry, each one event at a time."""
         return self.indexer_concurrency * 1000 // self.indexer_milliseconds_per_event
 
+    def reserved_concurrency(self) -> int:
+        """Concurrent executions the pattern's three functions reserve in their account: the
+        indexer's (derived from the target rate), the query function's and the reconcile
+        function's."""
+        return self.indexer_concurrency + self.query_reserved_concurrency + self.reconcile_reserved_concurrency
+
     @model_validator(mode="after")
     def _consistent(self) -> ObjectIndex:
+        problems: list[str] = []
         if self.transition_to_glacier_days <= self.transition_to_infrequent_access_days:
-            raise ValueError(
+            problems.append(
                 "object_index.transition_to_glacier_days: must be later than transition_to_infrequent_access_days"
             )
         if self.expire_after_days <= self.transition_to_glacier_days:
-            raise ValueError("object_index.expire_after_days: must be later than transition_to_glacier_days")
+            problems.append("object_index.expire_after_days: must be later than transition_to_glacier_days")
         if self.operator_role_name.startswith(self.customer_role_prefix):
-            raise ValueError(
+            problems.append(
                 "object_index.operator_role_name: must not start with customer_role_prefix "
                 f"'{self.customer_role_prefix}', or it would name a customer's role"
             )
         concurrency = self.indexer_concurrency
         if concurrency > 1_000:
-            raise ValueError(
+            problems.append(
                 f"object_index.indexer_target_events_per_second: {self.indexer_target_events_per_second} events/s "
                 f"needs {concurrency} concurrent indexer invocations; an SQS event source runs at most 1000"
             )
-        reserved = concurrency + self.query_reserved_concurrency + self.reconcile_reserved_concurrency
+        reserved = self.reserved_concurrency()
         if reserved > self.account_concurrency_quota - 100:
-            raise ValueError(
+            problems.append(
                 f"object_index.indexer_target_events_per_second: the indexer ({concurrency}), query "
                 f"({self.query_reserved_concurrency}) and reconcile ({self.reconcile_reserved_concurrency}) "
                 f"functions reserve {reserved} concurrent executions, more than account_concurrency_quota "
                 f"({self.account_concurrency_quota}) less the 100 Lambda keeps unreserved"
             )
         if self.oldest_event_alarm_minutes * 60 * 2 >= self.event_retention_days * 86_400:
-            raise ValueError(
+            problems.append(
                 "object_index.oldest_event_alarm_minutes: must be less than half of event_retention_days, "
                 "so the alarm fires long before an event can expire"
             )
+        raise_problems(problems)
         return self

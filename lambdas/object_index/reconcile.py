@@ -5,11 +5,14 @@ it waited in the queue longer than the queue's retention, or was deleted from th
 dead-letter queue unapplied. Nothing in the event path can notice. This function compares
 what S3 holds under ``customers/{customer_id}/`` (``ListObjectsV2``) with the customer's
 object items (a ``Query`` on the base table, never a ``Scan``), walking both in key order,
-and repairs every key where they disagree with ``repair.reconcile_key``: a fresh
+and repairs every key where they disagree with ``index_repair.reconcile_key``: a fresh
 ``HeadObject`` and a consistent read decide, and the write keeps the stored sequencer, so an
-event still in flight for the key is newer and wins. Totals move with every repair.
+event still in flight for the key is newer and wins. Totals move with every repair; the
+write is conditioned on the exact item read, so two overlapping runs repair a key once.
 
-Invoke it by hand (or from a schedule) with ``{"customer_id": "acme"}``. When the customer
+Invoke it by hand (or from a schedule) with ``{"customer_id": "acme"}``, synchronously and
+without client retries: the pattern's page gives the command (a CLI read timeout above the
+function's 15 minutes, ``AWS_MAX_ATTEMPTS=1``). When the customer
 has more keys than one invocation can walk, the answer's ``next_start_after`` is not null:
 invoke again with ``{"customer_id": "acme", "start_after": <that value>}``. The answer
 counts what it saw::

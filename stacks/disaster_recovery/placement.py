@@ -37,7 +37,11 @@ def build_disaster_recovery(scope: Construct, config: OrgConfig) -> list[Stack]:
     # API Gateway's logging role is one setting per account and region: the object index's
     # API stack sets it when it shares this account and region.
     object_index_api = scope.node.try_find_child(f"object-index-api-{home}")
-    shares_logging = object_index_api is not None and config.object_index.account == settings.account
+    shares_logging = (
+        object_index_api is not None
+        and config.object_index is not None
+        and config.object_index.account == settings.account
+    )
     home_stack = DrHomeStack(
         scope,
         f"dr-home-{home}",

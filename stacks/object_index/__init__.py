@@ -12,3 +12,15 @@ The stacks compose the constructs of :mod:`cdk_constructs.object_index`, where t
 layout and the other values the handlers in ``lambdas/object_index`` rely on are kept
 (:mod:`cdk_constructs.object_index.contract`).
 """
+
+from __future__ import annotations
+
+from org_config.model import ObjectIndex, OrgConfig
+
+
+def object_index_section(config: OrgConfig) -> ObjectIndex:
+    """The config's ``object_index`` section, which a config may leave out (then
+    :func:`~stacks.object_index.placement.build_object_index` builds no stack)."""
+    if config.object_index is None:
+        raise ValueError("the config has no object_index section, so the object index has no stacks")
+    return config.object_index

@@ -28,6 +28,7 @@ from cdk_constructs.object_index.alarms import AlarmThresholds, ObjectIndexAlarm
 from cdk_constructs.object_index.functions import FunctionSettings, IndexerFunction, QueryFunction, ReconcileFunction
 from cdk_constructs.object_index.query_api import ApiAccessLogs, QueryApi
 from org_config.model import OrgConfig
+from stacks.object_index import object_index_section
 from stacks.object_index.data import ObjectIndexDataStack
 
 
@@ -42,7 +43,7 @@ class ObjectIndexApiStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        settings = config.object_index
+        settings = object_index_section(config)
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", powertools_layer_arn(self.partition, self.region)
         )

@@ -34,12 +34,13 @@ from cdk_constructs.object_index.storage import (
 )
 from org_config.model import OrgConfig
 from org_config.names import object_index_bucket_name
+from stacks.object_index import object_index_section
 
 
 class ObjectIndexDataStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        settings = config.object_index
+        settings = object_index_section(config)
         self.bucket_name = object_index_bucket_name(config)
         # Built from the name, not referenced: the queue and key policies must exist before
         # the bucket, whose notification configuration S3 checks against them.

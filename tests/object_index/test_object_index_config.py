@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 import yaml
 
 from org_config import ConfigError, parse_config
 from org_config.loader import example_config_text
-from org_config.model import ObjectIndex
-from org_config.names import object_index_bucket_name
+from org_config.model import LOG_RETENTION_DAYS, ObjectIndex
+from org_config.names import bucket_names, object_index_bucket_name
+from stacks.object_index.placement import build_object_index
 
 
 def _example() -> dict[str, Any]:
@@ -119,17 +121,74 @@ def test_the_pattern_may_go_to_any_workload_account(account: str) -> None:
     data = _example()
     data["object_index"]["account"] = account
     config = _parse(data)
-    assert config.object_index.account == account
+    assert config.object_index is not None and config.object_index.account == account
     assert object_index_bucket_name(config).split("-")[-4] == config.account_named(account).id
 
 
-def test_without_the_section_the_pattern_is_not_built() -> None:
+def test_without_the_section_the_pattern_is_not_deployed() -> None:
     data = _example()
     del data["object_index"]
     config = _parse(data)
     assert config.object_index_section is None
     with pytest.raises(LookupError, match="no object_index section"):
         config.object_index  # noqa: B018
+    assert build_object_index(cdk.App(), config) == []
+    assert "object index data" not in bucket_names(config)
+
+
+def test_the_section_needs_its_account_and_says_so_naming_the_field() -> None:
+    """No example account behind a user's back: ``account`` has no default."""
+    data = _example()
+    data["object_index"] = {"alarm_email": "ops@example.org"}
+    with pytest.raises(ConfigError) as error:
+        _parse(data)
+    assert str(error.value) == "org.yaml: object_index.account: Field required"
+
+
+def test_with_only_its_account_the_defaults_apply() -> None:
+    data = _example()
+    data["object_index"] = {"account": "workload-nonprod"}
+    config = _parse(data)
+    assert config.object_index == ObjectIndex(account="workload-nonprod")
+    assert config.object_index.alarm_email is None
+    assert config.object_index.log_retention_days in LOG_RETENTION_DAYS
+
+
+def test_every_problem_of_the_section_is_reported_at_once() -> None:
+    data = _example()
+    data["object_index"].update(
+        transition_to_glacier_days=90,  # not after infrequent access (90)
+        expire_after_days=60,  # not after glacier
+        operator_role_name="object-index-customer-ops",
+        event_retention_days=1,
+        oldest_event_alarm_minutes=720,
+    )
+    with pytest.raises(ConfigError) as error:
+        _parse(data)
+    assert str(error.value) == "org.yaml: " + "; ".join(
+        [
+            "object_index.transition_to_glacier_days: must be later than transition_to_infrequent_access_days",
+            "object_index.expire_after_days: must be later than transition_to_glacier_days",
+            "object_index.operator_role_name: must not start with customer_role_prefix 'object-index-customer-', "
+            "or it would name a customer's role",
+            "object_index.oldest_event_alarm_minutes: must be less than half of event_retention_days, so the "
+            "alarm fires long before an event can expire",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "reserved"),
+    [
+        ({}, 8 + 20 + 2),  # the defaults
+        ({"indexer_target_events_per_second": 3000, "query_reserved_concurrency": 50}, 450 + 50 + 2),
+        ({"indexer_target_events_per_second": 1, "reconcile_reserved_concurrency": 10}, 2 + 20 + 10),
+    ],
+)
+def test_reserved_concurrency_sums_the_three_functions(settings: dict[str, int], reserved: int) -> None:
+    """What the pattern takes from its account's concurrency (summed across patterns elsewhere)."""
+    section = ObjectIndex.model_validate({"account": "workload-prod", **settings})
+    assert section.reserved_concurrency() == reserved
 
 
 def test_bucket_name_fits_s3_rules_for_the_longest_prefix_and_region() -> None:
@@ -158,6 +217,7 @@ def test_indexer_concurrency_is_derived_from_the_target_rate(
     target: int, milliseconds: int, headroom: int, concurrency: int, sustained: int
 ) -> None:
     settings = ObjectIndex(
+        account="workload-prod",
         indexer_target_events_per_second=target,
         indexer_milliseconds_per_event=milliseconds,
         indexer_headroom_percent=headroom,
@@ -169,9 +229,15 @@ def test_indexer_concurrency_is_derived_from_the_target_rate(
 
 def test_the_limits_of_the_derivation_are_accepted() -> None:
     """The largest target each rule allows is valid (the rules use > and >=, not one more)."""
-    assert ObjectIndex(indexer_target_events_per_second=5853).indexer_concurrency == 878  # 878 + 20 + 2 = 900
+
+    def section(**values: int) -> ObjectIndex:
+        return ObjectIndex.model_validate({"account": "workload-prod", **values})
+
+    assert section(indexer_target_events_per_second=5853).indexer_concurrency == 878  # 878 + 20 + 2 = 900
     with pytest.raises(ValueError, match="reserve 901 concurrent executions"):
-        ObjectIndex(indexer_target_events_per_second=5854)
-    largest = ObjectIndex(indexer_target_events_per_second=6666, account_concurrency_quota=1200)
+        section(indexer_target_events_per_second=5854)
+    largest = section(indexer_target_events_per_second=6666, account_concurrency_quota=1200)
     assert largest.indexer_concurrency == 1000
-    assert ObjectIndex(event_retention_days=1, oldest_event_alarm_minutes=719).oldest_event_alarm_minutes == 719
+    with pytest.raises(ValueError, match="6667 events/s needs 1001 concurrent indexer invocations"):
+        section(indexer_target_events_per_second=6667, account_concurrency_quota=1200)
+    assert section(event_retention_days=1, oldest_event_alarm_minutes=719).oldest_event_alarm_minutes == 719

@@ -35,6 +35,7 @@ from tests.object_index.test_aws_calls import INDEXER_CALLS, QUERY_API_CALLS, RE
 from tests.support.synthesis import Synthesis, app_context, new_app, synthesize, temporary_outdir
 
 CONFIG = load_config()
+assert CONFIG.object_index is not None  # the example deploys the object index
 SETTINGS = CONFIG.object_index
 HOME = CONFIG.regions.home
 DATA_STACK = f"object-index-data-{HOME}"
@@ -761,7 +762,7 @@ def test_query_function_reads_only(data: dict[str, Any], api: dict[str, Any]) ->
 
 def test_without_an_alarm_email_the_topic_has_no_subscription() -> None:
     config = parse_config(example_config_text().replace("  alarm_email: object-index-alarms@example.com", ""))
-    assert config.object_index.alarm_email is None
+    assert config.object_index is not None and config.object_index.alarm_email is None
     app = cdk.App(context=app_context())
     stack = ObjectIndexDataStack(
         app, "under-test", config=config, env=cdk.Environment(account="666666666666", region=HOME)
@@ -834,10 +835,10 @@ def test_page_states_the_throughput_the_config_derives() -> None:
             assert sustained == f"{settings.indexer_sustained_events_per_second:,}", target
         else:  # the refused row: the model says why
             with pytest.raises(ValueError, match="less the 100 Lambda keeps unreserved"):
-                ObjectIndex(indexer_target_events_per_second=int(target.replace(",", "")))
+                ObjectIndex(account="workload-prod", indexer_target_events_per_second=int(target.replace(",", "")))
         checked += 1
     assert checked == 4
-    defaults = ObjectIndex()
+    defaults = ObjectIndex(account="workload-prod")
     assert (
         f"With the defaults the indexer sustains **{defaults.indexer_sustained_events_per_second} events per "
         f"second** ({defaults.indexer_concurrency} concurrent" in " ".join(section.split())
@@ -890,3 +891,9 @@ def test_page_reconcile_command_waits_for_the_whole_run_and_never_starts_a_secon
     first_call = {"customer_id": variables["CUSTOMER"], "start_after": ""}
     assert reconcile._request(first_call) == (variables["CUSTOMER"], "")
     assert any("'.next_start_after // empty'" in shlex.join(words) for words in commands)
+
+
+def test_page_states_the_reserved_concurrency_the_section_takes() -> None:
+    section = " ".join(_page_section("## Limits and open points").split())
+    parts = (SETTINGS.indexer_concurrency, SETTINGS.query_reserved_concurrency, SETTINGS.reconcile_reserved_concurrency)
+    assert f"{parts[0]} + {parts[1]} + {parts[2]} = {SETTINGS.reserved_concurrency()} in the example" in section

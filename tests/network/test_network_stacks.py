@@ -245,7 +245,7 @@ def test_spokes_have_no_internet_gateway_and_no_nat(hub: dict[str, Any], dr: dic
     (gateway_attachment,) = (p for _, p in _props(hub, "AWS::EC2::VPCGatewayAttachment"))
     assert _ref(gateway_attachment["VpcId"]) == vpcs[f"egress-{HOME}"]
     subnets = {logical_id: _name(p) for logical_id, p in _props(hub, "AWS::EC2::Subnet")}
-    nat_subnets = [subnets[str(_ref(p["SubnetId"]))] for _, p in _props(hub, "AWS::EC2::NatGateway")]
+    nat_subnets = [str(subnets[str(_ref(p["SubnetId"]))]) for _, p in _props(hub, "AWS::EC2::NatGateway")]
     assert sorted(nat_subnets) == [f"egress-{HOME}-public-{z[-1]}" for z in NETWORK.availability_zones[HOME]]
     assert not _resources(dr, "AWS::EC2::InternetGateway") and not _resources(dr, "AWS::EC2::NatGateway")
 

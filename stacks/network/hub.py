@@ -27,6 +27,7 @@ from cdk_constructs.deploy_time_lookup import DeployTimeCall, TaggedLookup, allo
 from cdk_constructs.network.gateway_endpoint_policy import aws_owned_buckets
 from cdk_constructs.network_vpc import NetworkVpc, SpokeVpc, name_tag
 from org_config.model import ON_PREMISES, AccountRole, OrgConfig
+from org_config.model import Vpn as VpnSettings
 from org_config.names import (
     firewall_name,
     flow_log_destination,
@@ -196,78 +197,11 @@ class NetworkHubStack(Stack):
     def _hybrid(self, config: OrgConfig, tgw: str) -> dict[str, str]:
         """Site-to-Site VPN and Direct Connect gateway association; their attachment ids."""
         network = config.network
-        home = config.regions.home
         attachments: dict[str, str] = {}
         if network.vpn is not None:
-            customer_gateway = ec2.CfnCustomerGateway(
-                self,
-                "CustomerGateway",
-                bgp_asn=network.vpn.bgp_asn,
-                ip_address=network.vpn.customer_gateway_ip,
-                type="ipsec.1",
-                tags=name_tag(f"{config.organization.name_prefix}-on-premises"),
-            )
-            # Two tunnels, to two AWS endpoints in different AZs (AWS always creates both),
-            # each limited to IKEv2 and current algorithms instead of the legacy defaults.
-            vpn = ec2.CfnVPNConnection(
-                self,
-                "Vpn",
-                customer_gateway_id=customer_gateway.ref,
-                transit_gateway_id=tgw,
-                type="ipsec.1",
-                static_routes_only=network.vpn.routing == "static",
-                vpn_tunnel_options_specifications=[_STRONG_TUNNEL, _STRONG_TUNNEL],
-                tags=name_tag(f"{config.organization.name_prefix}-vpn-{home}"),
-            )
-            # CloudFormation does not return the attachment a VPN connection creates; it is
-            # found by the connection's id (the one lookup that is not by Name tag).
-            path = "TransitGatewayAttachments.0.TransitGatewayAttachmentId"
-            lookup = DeployTimeCall(
-                self,
-                "VpnAttachment",
-                service="EC2",
-                action="describeTransitGatewayAttachments",
-                parameters={
-                    "Filters": [
-                        {"Name": "resource-type", "Values": ["vpn"]},
-                        {"Name": "resource-id", "Values": [vpn.ref]},
-                    ]
-                },
-                physical_id=f"vpn-attachment-{home}",
-                output_paths=[path],
-            )
-            attachments[VPN] = lookup.value(path)
+            attachments[VPN] = self._vpn(config, network.vpn, tgw)
         if network.direct_connect is not None:
-            gateway = network.direct_connect.gateway_id
-            association = directconnect.CfnDirectConnectGatewayAssociation(
-                self,
-                "DirectConnectAssociation",
-                associated_gateway_id=tgw,
-                direct_connect_gateway_id=gateway,
-                # Advertise to on-premises only the VPCs that on-premises may reach.
-                allowed_prefixes_to_direct_connect_gateway=sorted(
-                    {route.cidr for route in self.routing.static_routes if route.table == "on-premises"}
-                    | {network.vpcs[p.attachment].cidr for p in self.routing.propagations if p.table == "on-premises"}
-                ),
-            )
-            path = "TransitGatewayAttachments.0.TransitGatewayAttachmentId"
-            lookup = DeployTimeCall(
-                self,
-                "DirectConnectAttachment",
-                service="EC2",
-                action="describeTransitGatewayAttachments",
-                parameters={
-                    "Filters": [
-                        {"Name": "resource-type", "Values": ["direct-connect-gateway"]},
-                        {"Name": "resource-id", "Values": [gateway]},
-                        {"Name": "transit-gateway-id", "Values": [tgw]},
-                    ]
-                },
-                physical_id=f"direct-connect-attachment-{gateway}-{home}",
-                output_paths=[path],
-            )
-            lookup.node.add_dependency(association)
-            attachments[DIRECT_CONNECT] = lookup.value(path)
+            attachments[DIRECT_CONNECT] = self._direct_connect(config, network.direct_connect.gateway_id, tgw)
         if attachments:
             allow(
                 self,
@@ -276,6 +210,82 @@ class NetworkHubStack(Stack):
                 "EC2 describe calls support no resource-level permissions; the calls only read.",
             )
         return attachments
+
+    def _vpn(self, config: OrgConfig, settings: VpnSettings, tgw: str) -> str:
+        """The customer gateway and the VPN connection; the id of the VPN's attachment."""
+        home = config.regions.home
+        customer_gateway = ec2.CfnCustomerGateway(
+            self,
+            "CustomerGateway",
+            bgp_asn=settings.bgp_asn,
+            ip_address=settings.customer_gateway_ip,
+            type="ipsec.1",
+            tags=name_tag(f"{config.organization.name_prefix}-on-premises"),
+        )
+        # Two tunnels, to two AWS endpoints in different AZs (AWS always creates both),
+        # each limited to IKEv2 and current algorithms instead of the legacy defaults.
+        vpn = ec2.CfnVPNConnection(
+            self,
+            "Vpn",
+            customer_gateway_id=customer_gateway.ref,
+            transit_gateway_id=tgw,
+            type="ipsec.1",
+            static_routes_only=settings.routing == "static",
+            vpn_tunnel_options_specifications=[_STRONG_TUNNEL, _STRONG_TUNNEL],
+            tags=name_tag(f"{config.organization.name_prefix}-vpn-{home}"),
+        )
+        # CloudFormation does not return the attachment a VPN connection creates; it is
+        # found by the connection's id (the one lookup that is not by Name tag).
+        path = "TransitGatewayAttachments.0.TransitGatewayAttachmentId"
+        lookup = DeployTimeCall(
+            self,
+            "VpnAttachment",
+            service="EC2",
+            action="describeTransitGatewayAttachments",
+            parameters={
+                "Filters": [
+                    {"Name": "resource-type", "Values": ["vpn"]},
+                    {"Name": "resource-id", "Values": [vpn.ref]},
+                ]
+            },
+            physical_id=f"vpn-attachment-{home}",
+            output_paths=[path],
+        )
+        return lookup.value(path)
+
+    def _direct_connect(self, config: OrgConfig, gateway: str, tgw: str) -> str:
+        """The association with the Direct Connect gateway; the id of its attachment."""
+        network = config.network
+        home = config.regions.home
+        association = directconnect.CfnDirectConnectGatewayAssociation(
+            self,
+            "DirectConnectAssociation",
+            associated_gateway_id=tgw,
+            direct_connect_gateway_id=gateway,
+            # Advertise to on-premises only the VPCs that on-premises may reach.
+            allowed_prefixes_to_direct_connect_gateway=sorted(
+                {route.cidr for route in self.routing.static_routes if route.table == "on-premises"}
+                | {network.vpcs[p.attachment].cidr for p in self.routing.propagations if p.table == "on-premises"}
+            ),
+        )
+        path = "TransitGatewayAttachments.0.TransitGatewayAttachmentId"
+        lookup = DeployTimeCall(
+            self,
+            "DirectConnectAttachment",
+            service="EC2",
+            action="describeTransitGatewayAttachments",
+            parameters={
+                "Filters": [
+                    {"Name": "resource-type", "Values": ["direct-connect-gateway"]},
+                    {"Name": "resource-id", "Values": [gateway]},
+                    {"Name": "transit-gateway-id", "Values": [tgw]},
+                ]
+            },
+            physical_id=f"direct-connect-attachment-{gateway}-{home}",
+            output_paths=[path],
+        )
+        lookup.node.add_dependency(association)
+        return lookup.value(path)
 
     def _request_peering(self, config: OrgConfig, tgw: str, account: str) -> None:
         """Request the peering with the DR region's Transit Gateway (found by its Name tag

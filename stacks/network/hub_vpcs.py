@@ -81,8 +81,26 @@ class InspectionVpc(NetworkVpc):
             tier="firewall",
             flow_log_destination=flow_log_destination,
         )
-        stack = Stack.of(self)
         self.firewall = self._firewall(firewall_name, settings, supernet)
+        self._log_to(log_bucket)
+        self.attach(transit_gateway_id=transit_gateway_id, appliance_mode=True)
+
+        firewall_routes = self.route_table("FirewallRoutes", "firewall")
+        for subnet in self.subnets.values():
+            self.associate(firewall_routes, subnet)
+        back_to_tgw = ec2.CfnRoute(
+            self,
+            "FirewallToTransitGateway",
+            route_table_id=firewall_routes.ref,
+            destination_cidr_block="0.0.0.0/0",
+            transit_gateway_id=transit_gateway_id,
+        )
+        back_to_tgw.add_resource_dependency(self.attachment)
+
+        self.endpoint_ids: dict[str, str] = self._routes_to_endpoints(firewall_name)
+
+    def _log_to(self, log_bucket: str) -> None:
+        """Alert and flow logs of the firewall to the log-archive bucket."""
         firewall.CfnLoggingConfiguration(
             self,
             "FirewallLogs",
@@ -98,27 +116,18 @@ class InspectionVpc(NetworkVpc):
                 ]
             ),
         )
-        self.attach(transit_gateway_id=transit_gateway_id, appliance_mode=True)
 
-        firewall_routes = self.route_table("FirewallRoutes", "firewall")
-        for subnet in self.subnets.values():
-            self.associate(firewall_routes, subnet)
-        back_to_tgw = ec2.CfnRoute(
-            self,
-            "FirewallToTransitGateway",
-            route_table_id=firewall_routes.ref,
-            destination_cidr_block="0.0.0.0/0",
-            transit_gateway_id=transit_gateway_id,
-        )
-        back_to_tgw.add_resource_dependency(self.attachment)
-
+    def _routes_to_endpoints(self, firewall_name: str) -> dict[str, str]:
+        """Each AZ's attachment subnet routes everything to the firewall endpoint of its AZ,
+        whose id a deploy-time call reads; the endpoint ids by AZ."""
+        stack = Stack.of(self)
         allow(
             stack,
             ["network-firewall:DescribeFirewall"],
             [f"arn:aws:network-firewall:{stack.region}:{stack.account}:firewall/{firewall_name}"],
             "unused: no wildcard",
         )
-        self.endpoint_ids: dict[str, str] = {}
+        endpoint_ids: dict[str, str] = {}
         for zone, subnet in self.attachment_subnets.items():
             path = f"FirewallStatus.SyncStates.{zone}.Attachment.EndpointId"
             lookup = DeployTimeCall(
@@ -131,7 +140,7 @@ class InspectionVpc(NetworkVpc):
                 output_paths=[path],
             )
             lookup.node.add_dependency(self.firewall)
-            self.endpoint_ids[zone] = lookup.value(path)
+            endpoint_ids[zone] = lookup.value(path)
             table = self.route_table(f"AttachmentRoutes{zone[-1].upper()}", "attachment", zone)
             self.associate(table, subnet)
             ec2.CfnRoute(
@@ -139,8 +148,9 @@ class InspectionVpc(NetworkVpc):
                 f"ToFirewall{zone[-1].upper()}",
                 route_table_id=table.ref,
                 destination_cidr_block="0.0.0.0/0",
-                vpc_endpoint_id=self.endpoint_ids[zone],
+                vpc_endpoint_id=endpoint_ids[zone],
             )
+        return endpoint_ids
 
     def _firewall(self, firewall_name: str, settings: FirewallSettings, supernet: str) -> firewall.CfnFirewall:
         references = []

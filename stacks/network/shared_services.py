@@ -117,44 +117,7 @@ class HybridDns(Construct):
         name_prefix: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        dns_ports = [("udp", "DNS over UDP"), ("tcp", "DNS over TCP")]
-        inbound_group = ec2.CfnSecurityGroup(
-            self,
-            "InboundSecurityGroup",
-            group_description="Resolver inbound endpoint: DNS from on-premises",
-            vpc_id=host.vpc.ref,
-            security_group_ingress=[
-                ec2.CfnSecurityGroup.IngressProperty(
-                    ip_protocol=protocol, from_port=53, to_port=53, cidr_ip=cidr, description=f"{text} from {cidr}"
-                )
-                for cidr in on_premises
-                for protocol, text in dns_ports
-            ],
-            security_group_egress=[
-                ec2.CfnSecurityGroup.EgressProperty(
-                    ip_protocol="icmp", from_port=-1, to_port=-1, cidr_ip="127.0.0.1/32", description="No egress"
-                )
-            ],
-            tags=name_tag(f"{host.name}-resolver-inbound"),
-        )
-        outbound_group = ec2.CfnSecurityGroup(
-            self,
-            "OutboundSecurityGroup",
-            group_description="Resolver outbound endpoint: DNS to the on-premises resolvers only",
-            vpc_id=host.vpc.ref,
-            security_group_egress=[
-                ec2.CfnSecurityGroup.EgressProperty(
-                    ip_protocol=protocol,
-                    from_port=53,
-                    to_port=53,
-                    cidr_ip=f"{address}/32",
-                    description=f"{text} to {address}",
-                )
-                for address in dns.resolvers
-                for protocol, text in dns_ports
-            ],
-            tags=name_tag(f"{host.name}-resolver-outbound"),
-        )
+        inbound_group, outbound_group = self._security_groups(host, dns, on_premises)
         addresses = [
             resolver.CfnResolverEndpoint.IpAddressRequestProperty(subnet_id=subnet.ref)
             for subnet in host.subnets.values()
@@ -204,3 +167,48 @@ class HybridDns(Construct):
                 principals=[organization_arn],
                 resource_arns=[self.rule.attr_arn],
             )
+
+    def _security_groups(
+        self, host: NetworkVpc, dns: OnPremisesDns, on_premises: Sequence[str]
+    ) -> tuple[ec2.CfnSecurityGroup, ec2.CfnSecurityGroup]:
+        """The inbound endpoint takes DNS from on-premises only; the outbound endpoint sends
+        DNS to the on-premises resolvers only."""
+        dns_ports = [("udp", "DNS over UDP"), ("tcp", "DNS over TCP")]
+        inbound_group = ec2.CfnSecurityGroup(
+            self,
+            "InboundSecurityGroup",
+            group_description="Resolver inbound endpoint: DNS from on-premises",
+            vpc_id=host.vpc.ref,
+            security_group_ingress=[
+                ec2.CfnSecurityGroup.IngressProperty(
+                    ip_protocol=protocol, from_port=53, to_port=53, cidr_ip=cidr, description=f"{text} from {cidr}"
+                )
+                for cidr in on_premises
+                for protocol, text in dns_ports
+            ],
+            security_group_egress=[
+                ec2.CfnSecurityGroup.EgressProperty(
+                    ip_protocol="icmp", from_port=-1, to_port=-1, cidr_ip="127.0.0.1/32", description="No egress"
+                )
+            ],
+            tags=name_tag(f"{host.name}-resolver-inbound"),
+        )
+        outbound_group = ec2.CfnSecurityGroup(
+            self,
+            "OutboundSecurityGroup",
+            group_description="Resolver outbound endpoint: DNS to the on-premises resolvers only",
+            vpc_id=host.vpc.ref,
+            security_group_egress=[
+                ec2.CfnSecurityGroup.EgressProperty(
+                    ip_protocol=protocol,
+                    from_port=53,
+                    to_port=53,
+                    cidr_ip=f"{address}/32",
+                    description=f"{text} to {address}",
+                )
+                for address in dns.resolvers
+                for protocol, text in dns_ports
+            ],
+            tags=name_tag(f"{host.name}-resolver-outbound"),
+        )
+        return inbound_group, outbound_group

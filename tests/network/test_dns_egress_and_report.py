@@ -278,3 +278,24 @@ def test_a_folder_without_an_assembly_ends_in_one_line(capsys: pytest.CaptureFix
     assert main([str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert error.startswith("network report: ") and error.count("\n") == 1 and "manifest.json" in error
+
+
+def test_another_organizations_endpoints_name_its_own_organization_and_regions(
+    second: tuple[OrgConfig, Synthesis],
+) -> None:
+    config, synthesis = second
+    net = network_from_assembly(config, synthesis.stacks)
+    table = render_gateway_endpoints(config, net)
+    assert CONFIG.organization.id not in table and f"only resources of {config.organization.id}" in table
+    buckets = {
+        arn
+        for stack in synthesis.stacks
+        for resource in stack.template["Resources"].values()
+        if resource["Type"] == "AWS::EC2::VPCEndpoint" and "PolicyDocument" in resource["Properties"]
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"][1:]
+        for arn in statement["Resource"]
+    }
+    assert "arn:aws:s3:::al2023-repos-us-west-2-de612dc2/*" in buckets  # the DR region's own repository
+    assert not any(HOME in arn for arn in buckets), "no bucket of the example's regions"
+    # No on-premises domain in this config: nothing to forward, said in one line.
+    assert render_dns(dns_matrix(config, net)) == "The templates forward no domain to on-premises resolvers."

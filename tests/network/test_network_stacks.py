@@ -29,6 +29,7 @@ from org_config.names import (
     tgw_route_table_name,
     transit_gateway_name,
 )
+from org_config.network_catalog import INTERFACE_ENDPOINT_SERVICES
 from stacks.network.placement import build_network
 from stacks.organization_app import build_organization
 from tests.support.synthesis import Synthesis, new_app, synthesize, temporary_outdir
@@ -244,7 +245,7 @@ def test_spokes_have_no_internet_gateway_and_no_nat(hub: dict[str, Any], dr: dic
     (gateway_attachment,) = (p for _, p in _props(hub, "AWS::EC2::VPCGatewayAttachment"))
     assert _ref(gateway_attachment["VpcId"]) == vpcs[f"egress-{HOME}"]
     subnets = {logical_id: _name(p) for logical_id, p in _props(hub, "AWS::EC2::Subnet")}
-    nat_subnets = [subnets[str(_ref(p["SubnetId"]))] for _, p in _props(hub, "AWS::EC2::NatGateway")]
+    nat_subnets = [str(subnets[str(_ref(p["SubnetId"]))]) for _, p in _props(hub, "AWS::EC2::NatGateway")]
     assert sorted(nat_subnets) == [f"egress-{HOME}-public-{z[-1]}" for z in NETWORK.availability_zones[HOME]]
     assert not _resources(dr, "AWS::EC2::InternetGateway") and not _resources(dr, "AWS::EC2::NatGateway")
 
@@ -547,7 +548,8 @@ def test_lookup_role_acknowledgements_are_made_again_in_a_second_app() -> None:
 
 def test_a_hub_grown_past_the_budget_is_refused_naming_the_config_fields() -> None:
     data = yaml.safe_load(example_config_text())
-    data["network"]["interface_endpoints"] = [f"service{i}" for i in range(30)]  # three resources each
+    # Thirty real interface endpoint services, three resources each.
+    data["network"]["interface_endpoints"] = sorted(INTERFACE_ENDPOINT_SERVICES)[:30]
     config = parse_config(yaml.safe_dump(data, sort_keys=False), source="big.yaml")
     with pytest.raises(ConfigError, match=r"^network\.vpcs, .*network\.interface_endpoints: stack 'network-hub-"):
         build_organization(new_app(temporary_outdir("cdk-out-network-budget-")), config)

@@ -384,3 +384,11 @@ def test_the_trace_to_s3_says_what_the_endpoint_policy_lets_through() -> None:
 def test_an_endpoint_policy_the_analysis_does_not_model_is_an_error(statement: dict[str, Any], message: str) -> None:
     with pytest.raises(TemplateError, match=f"prodS3: PolicyDocument: .*{message}"):
         _with_endpoint_policy({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def test_the_internet_gateway_carries_only_public_destinations(net: Network) -> None:
+    # A private address no VPC holds follows the default route out, and stops at the gateway.
+    flow = _flow(net, "prod-workload-a", "192.168.1.10")
+    assert flow.forward.hops[-1] == "egress-igw"
+    assert flow.explanation == "dropped: the internet gateway does not carry 192.168.1.10"
+    assert _flow(net, "prod-workload-a", "198.51.100.77").allowed  # a public one passes

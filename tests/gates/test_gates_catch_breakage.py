@@ -118,6 +118,23 @@ def test_cfn_lint_reports_an_invalid_template(tmp_path: Path) -> None:
     assert {f["Level"] for f in findings} >= {"Error"}
 
 
+def test_cfn_lint_reports_informational_findings(tmp_path: Path) -> None:
+    """A table without an explicit deletion policy is only informational (I3011) for
+    cfn-lint, which leaves such checks out unless asked: the gate asks."""
+    template = tmp_path / "table.template.json"
+    table = {
+        "Type": "AWS::DynamoDB::Table",
+        "Properties": {
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        },
+    }
+    template.write_text(json.dumps({"Resources": {"Table": table}}))
+    findings = cfn_lint((template,))[template.name]
+    assert {(f["Rule"]["Id"], f["Level"]) for f in findings} == {("I3011", "Informational")}
+
+
 def test_limits_flag_an_oversized_template() -> None:
     resources: dict[str, Any] = {f"Queue{i}": {"Type": "AWS::SQS::Queue"} for i in range(501)}
     usages = {u.name: u for u in check_template({"Resources": resources}, MAX_BODY_BYTES_VIA_S3 + 1)}

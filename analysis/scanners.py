@@ -19,9 +19,12 @@ _BIN = Path(sys.executable).parent
 
 @functools.cache
 def cfn_lint(templates: tuple[Path, ...]) -> dict[str, list[dict[str, Any]]]:
-    """cfn-lint findings (errors, warnings and informational) per template file name."""
+    """cfn-lint findings (errors, warnings and informational) per template file name.
+
+    cfn-lint leaves its informational checks out unless asked (``--include-checks I``);
+    they are asked for, so that an informational finding fails the gate like the others."""
     result = subprocess.run(  # noqa: S603 - this virtualenv's cfn-lint
-        [str(_BIN / "cfn-lint"), "--format", "json", "--", *map(str, templates)],
+        [str(_BIN / "cfn-lint"), "--format", "json", "--include-checks", "I", "--", *map(str, templates)],
         capture_output=True,
         text=True,
         check=False,

@@ -14,6 +14,7 @@ from aws_cdk import aws_sqs as sqs
 
 from analysis import control_tower
 from analysis.limits import MAX_BODY_BYTES_VIA_S3, check_template
+from analysis.result_cache import ResultCache
 from analysis.scanners import cfn_lint, checkov
 from analysis.stateful import unretained
 from cdk_constructs.gates import acknowledge_nag, attach_gates, check_control_tower, exempt_control, skip_checkov
@@ -66,9 +67,12 @@ def test_control_tower_controls_fail_the_synth_and_the_template_gate(broken: Syn
 
 
 def test_running_only_the_rules_for_present_types_decides_the_same(broken: Synthesis, synthesis: Synthesis) -> None:
-    """The speed-up (only rules for resource types in the templates) changes no finding."""
+    """The speed-up (only rules for resource types in the templates) changes no finding.
+    Both sides run cfn-guard now, not the cache."""
     templates = [broken.stacks[0].template_path, synthesis.stack("object-index-data-eu-west-1").template_path]
-    assert control_tower.evaluate(templates) == control_tower.evaluate(templates, every_rule=True)
+    assert control_tower.evaluate(templates, cache=ResultCache(None)) == control_tower.evaluate(
+        templates, every_rule=True, cache=ResultCache(None)
+    )
     sqs_rules = {path.name for path in control_tower.rules_for({"AWS::SQS::Queue"})}
     assert "ct-sqs-pr-1.guard" in sqs_rules and "ct-s3-pr-2.guard" not in sqs_rules
 
@@ -116,6 +120,23 @@ def test_cfn_lint_reports_an_invalid_template(tmp_path: Path) -> None:
     )
     findings = cfn_lint((template,))[template.name]
     assert {f["Level"] for f in findings} >= {"Error"}
+
+
+def test_cfn_lint_reports_informational_findings(tmp_path: Path) -> None:
+    """A table without an explicit deletion policy is only informational (I3011) for
+    cfn-lint, which leaves such checks out unless asked: the gate asks."""
+    template = tmp_path / "table.template.json"
+    table = {
+        "Type": "AWS::DynamoDB::Table",
+        "Properties": {
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        },
+    }
+    template.write_text(json.dumps({"Resources": {"Table": table}}))
+    findings = cfn_lint((template,))[template.name]
+    assert {(f["Rule"]["Id"], f["Level"]) for f in findings} == {("I3011", "Informational")}
 
 
 def test_limits_flag_an_oversized_template() -> None:

@@ -11,8 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aws_cdk as cdk
 import pytest
 
+import app as entry_point
 from org_config import load_config
 from org_config.patterns import PATTERNS, parse_patterns
 from stacks.organization_app import build_organization
@@ -108,26 +110,21 @@ def test_pattern_names_are_parsed_and_an_unknown_one_is_one_line_naming_the_vali
         parse_patterns(["network"])
 
 
-def _cli_environment() -> dict[str, str]:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("ORG_CONFIG", None)
-    return env
-
-
-def test_cdk_synth_with_an_unknown_pattern_stops_with_one_line(tmp_path: Path) -> None:
-    """``cdk synth -c patterns=…`` through the CLI: app.py stops before building anything."""
-    result = subprocess.run(
-        [*make_synth._synth_command(tmp_path / "out", None), "--context", "patterns=network,netwrk"],
-        cwd=ROOT,
-        env=_cli_environment(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
+def test_cdk_synth_with_an_unknown_pattern_stops_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """app.py as ``cdk synth -c patterns=network,netwrk`` runs it (the CLI hands the
+    context to the app), in-process: it stops before building anything."""
+    outdir, real_app = temporary_outdir("cdk-out-unknown-"), cdk.App
+    monkeypatch.setattr(
+        entry_point.cdk, "App", lambda: real_app(outdir=str(outdir), context={"patterns": "network,netwrk"})
     )
-    assert result.returncode != 0
-    assert f"error: {UNKNOWN}" in result.stderr.splitlines(), result.stderr[-2000:]
-    assert not list((tmp_path / "out").glob("*.template.json"))
+    monkeypatch.setattr(entry_point, "build_organization", _must_not_build)
+    with pytest.raises(SystemExit) as stopped:
+        entry_point.main()
+    assert stopped.value.code == f"error: {UNKNOWN}"
+
+
+def _must_not_build(*_: object, **__: object) -> None:
+    raise AssertionError("an unknown pattern must stop the app before it builds")
 
 
 def test_make_synth_with_an_unknown_pattern_leaves_cdk_out_alone(
@@ -162,7 +159,8 @@ def test_make_synth_passes_the_selection_to_the_app_and_make_check_never_does(
 
 def test_make_synth_of_one_pattern_through_the_cli(tmp_path: Path) -> None:
     """The whole path: tools.synth, the CDK CLI, app.py with its Control Tower check."""
-    env = _cli_environment()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("ORG_CONFIG", None)
     out = tmp_path / "cdk.out"
     result = subprocess.run(
         [sys.executable, "-m", "tools.synth", "--patterns", "object-index", "--out", str(out)],

@@ -127,7 +127,7 @@ class OrgConfig(_Model):
     backup_policy: BackupPolicy = BackupPolicy()
     identity_center: IdentityCenter
     disaster_recovery: DisasterRecovery = DisasterRecovery()
-    streaming: Streaming = Streaming()
+    streaming: Streaming  # required until the pattern sections become optional; its account has no default
     object_index: ObjectIndex = ObjectIndex()
     security_monitoring: SecurityMonitoring = SecurityMonitoring()
 

@@ -11,13 +11,13 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_constructs.gates import acknowledge_nag
-from cdk_constructs.streaming.consumer import READ_STREAM_ACTIONS
 from cdk_constructs.streaming.names import ERRORS_PREFIX, EVENTS_PREFIX
-from org_config.streaming_schema import DATE_PARTITION, TIME_FIELD
+from cdk_constructs.streaming.shared import READ_STREAM_ACTIONS
+
+# The times the API admits, as Joda-Time patterns (org_config/streaming_schema.py).
+from org_config.streaming_schema import DATE_PARTITION, FIREHOSE_TIMESTAMP_FORMATS, TIME_FIELD
 
 FIREHOSE_PARTITIONING_RETRY_SECONDS = 300
-# ISO 8601 event times with an offset, as producers write them.
-TIMESTAMP_FORMATS = ["yyyy-MM-dd'T'HH:mm:ssZZ", "yyyy-MM-dd'T'HH:mm:ss.SSSZZ"]
 
 _Cfn = firehose.CfnDeliveryStream
 
@@ -154,7 +154,7 @@ class FirehoseDelivery:
             enabled=True,
             input_format_configuration=_Cfn.InputFormatConfigurationProperty(
                 deserializer=_Cfn.DeserializerProperty(
-                    hive_json_ser_de=_Cfn.HiveJsonSerDeProperty(timestamp_formats=TIMESTAMP_FORMATS)
+                    hive_json_ser_de=_Cfn.HiveJsonSerDeProperty(timestamp_formats=list(FIREHOSE_TIMESTAMP_FORMATS))
                 )
             ),
             output_format_configuration=_Cfn.OutputFormatConfigurationProperty(

@@ -14,8 +14,8 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from cdk_constructs.gates import acknowledge_nag
-from cdk_constructs.streaming.consumer import READ_STREAM_ACTIONS, fan_out_consumer
 from cdk_constructs.streaming.names import FLINK_RUNTIME, WINDOW_COUNTS_PREFIX
+from cdk_constructs.streaming.shared import READ_STREAM_ACTIONS, fan_out_consumer
 from org_config.streaming import Streaming
 
 FLINK_CODE = str(Path(__file__).resolve().parents[2] / "flink" / "streaming")
@@ -99,6 +99,7 @@ class FlinkApplication:
             "consumer_arn": "",
             "window_seconds": str(settings.flink_window_seconds),
             "out_of_orderness_seconds": str(FLINK_OUT_OF_ORDERNESS_SECONDS),
+            "allowed_lateness_seconds": str(settings.flink_allowed_lateness_seconds),
             "output_path": f"s3://{bucket_name}/{WINDOW_COUNTS_PREFIX}",
         }
         self.fan_out: kinesis.CfnStreamConsumer | None = None

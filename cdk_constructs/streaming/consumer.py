@@ -85,30 +85,7 @@ class StreamConsumer:
             timeout=Duration.seconds(settings.consumer_timeout_seconds),
         )
         role = self.function.role
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="WriteEventsOnce",  # conditional PutItem only: never update, delete or read
-                actions=["dynamodb:PutItem"],
-                resources=[events_table.table_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ParkRecords",  # over-age records; the event source sends its own with this right too
-                actions=["sqs:SendMessage"],
-                resources=[on_failure.queue_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="UseDataKey",  # read the stream, write the table and the queue
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[key.key_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(sid="ReadStream", actions=READ_STREAM_ACTIONS, resources=[stream.stream_arn])
-        )
+        _grant_rights(role, events_table=events_table, on_failure=on_failure, key=key, stream=stream)
         source_arn = stream.stream_arn
         self.fan_out: kinesis.CfnStreamConsumer | None = None
         if settings.lambda_consumer == "enhanced-fan-out":
@@ -163,6 +140,36 @@ class StreamConsumer:
             "The function reaches only Kinesis, DynamoDB and SQS through their public endpoints "
             "with IAM; it has no network resource to reach in a VPC.",
         )
+
+
+def _grant_rights(
+    role: iam.Role, *, events_table: dynamodb.ITable, on_failure: sqs.IQueue, key: kms.IKey, stream: kinesis.IStream
+) -> None:
+    """What the handler and its event source use, nothing more."""
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="WriteEventsOnce",  # conditional PutItem only: never update, delete or read
+            actions=["dynamodb:PutItem"],
+            resources=[events_table.table_arn],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="ParkRecords",  # over-age records; the event source sends its own with this right too
+            actions=["sqs:SendMessage"],
+            resources=[on_failure.queue_arn],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="UseDataKey",  # read the stream, write the table and the queue
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[key.key_arn],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(sid="ReadStream", actions=READ_STREAM_ACTIONS, resources=[stream.stream_arn])
+    )
 
 
 @jsii.implements(lambda_.IEventSourceDlq)

@@ -69,36 +69,7 @@ class FirehoseDelivery:
             scope,
             "FirehosePolicy",
             roles=[self.role],
-            statements=[
-                iam.PolicyStatement(sid="ReadStream", actions=READ_STREAM_ACTIONS, resources=[stream_arn]),
-                iam.PolicyStatement(
-                    sid="UseDataKey",  # decrypt the stream, encrypt the objects
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[key_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="WriteDataLake",
-                    actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-                    resources=[f"{bucket_arn}/{EVENTS_PREFIX}*", f"{bucket_arn}/{ERRORS_PREFIX}*"],
-                ),
-                iam.PolicyStatement(
-                    sid="ListDataLake",
-                    actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
-                    resources=[bucket_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="ReadSchema",
-                    actions=["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
-                    resources=[
-                        f"{glue_arn}:catalog",
-                        f"{glue_arn}:database/{database}",
-                        f"{glue_arn}:table/{database}/{table}",
-                    ],
-                ),
-                iam.PolicyStatement(
-                    sid="WriteDeliveryLogs", actions=["logs:PutLogEvents"], resources=[log_group.log_group_arn]
-                ),
-            ],
+            statements=_statements(stream_arn, key_arn, bucket_arn, glue_arn, database, table, log_group),
         )
         for prefix in (EVENTS_PREFIX, ERRORS_PREFIX):
             acknowledge_nag(
@@ -169,6 +140,42 @@ class FirehoseDelivery:
                 version_id="LATEST",
             ),
         )
+
+
+def _statements(
+    stream_arn: str, key_arn: str, bucket_arn: str, glue_arn: str, database: str, table: str, log_group: logs.LogGroup
+) -> list[iam.PolicyStatement]:
+    """What Firehose may do: read the stream, use the key, write two prefixes, read the schema, log."""
+    return [
+        iam.PolicyStatement(sid="ReadStream", actions=READ_STREAM_ACTIONS, resources=[stream_arn]),
+        iam.PolicyStatement(
+            sid="UseDataKey",  # decrypt the stream, encrypt the objects
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[key_arn],
+        ),
+        iam.PolicyStatement(
+            sid="WriteDataLake",
+            actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+            resources=[f"{bucket_arn}/{EVENTS_PREFIX}*", f"{bucket_arn}/{ERRORS_PREFIX}*"],
+        ),
+        iam.PolicyStatement(
+            sid="ListDataLake",
+            actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+            resources=[bucket_arn],
+        ),
+        iam.PolicyStatement(
+            sid="ReadSchema",
+            actions=["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
+            resources=[
+                f"{glue_arn}:catalog",
+                f"{glue_arn}:database/{database}",
+                f"{glue_arn}:table/{database}/{table}",
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="WriteDeliveryLogs", actions=["logs:PutLogEvents"], resources=[log_group.log_group_arn]
+        ),
+    ]
 
 
 def _partition_key_extraction(

@@ -22,7 +22,7 @@ CONFIG_ARG := $(if $(CONFIG),--config "$(CONFIG)")
 PATTERNS_ARG := $(if $(PATTERNS),--patterns "$(PATTERNS)")
 
 .PHONY: setup setup-dev synth check plan bootstrap-commands test lint snapshot-update docs bench lock clean \
-	deploy-sandbox destroy-sandbox
+	deploy-sandbox destroy-sandbox flink-connector flink-connector-check
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -110,6 +110,14 @@ lock: $(VENV)/bin/python
 	.lock-venv/bin/python -m pip install --quiet -r requirements-dev.txt
 	( sed -n '1,2p' constraints.txt; .lock-venv/bin/python -m pip freeze ) > constraints.txt.new
 	mv constraints.txt.new constraints.txt && rm -rf .lock-venv
+
+# The Flink application's Kinesis connector JAR (pinned version and SHA-256, from Maven
+# Central); every deploy of the streaming pipeline runs the check first and stops without it.
+flink-connector: $(VENV)/bin/python
+	$(VENV)/bin/python -m flink.connector_jar fetch
+
+flink-connector-check: $(VENV)/bin/python
+	$(VENV)/bin/python -m flink.connector_jar check
 
 clean:
 	rm -rf cdk.out cdk.out.staging cdk.out.previous cdk.out.sandbox .pytest_cache .mypy_cache .ruff_cache

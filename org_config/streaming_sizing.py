@@ -15,6 +15,15 @@ Write side: ``max(ceil(MiB/s / 1), ceil(records/s / 1000))``. Read side: classic
 share 2 MiB/s per shard, so ``ceil(MiB/s * classic consumers / 2)``; an enhanced fan-out
 consumer reads 2 MiB/s from each shard, which never needs more shards than the write side.
 The load is multiplied by the headroom factor before either side is rounded up.
+
+Consumer side (the Lambda consumer writes one conditional ``PutItem`` per event, one after
+another within a batch): a batch in flight carries ``1000 / ms_per_write`` events per
+second, so the load needs ``ceil(records/s x headroom x ms_per_write / 1000)`` batches in
+flight. Lambda runs at most 10 batches per shard at once (the parallelization factor,
+"Parallelization factor" in Lambda's Kinesis parameters), so the stream needs at least
+``ceil(batches / 10)`` shards, and the parallelization factor is
+``ceil(batches / shards)``. An on-demand stream starts with 4 MB/s and 4,000 records/s of
+write capacity (the quotas page above), which is 4 shards' worth.
 """
 
 from __future__ import annotations
@@ -33,6 +42,11 @@ MAX_ENHANCED_FAN_OUT_CONSUMERS = 20  # registered consumers per stream
 KIB_PER_MIB = 1_024
 PUT_PAYLOAD_UNIT_KIB = 25  # a record is billed in 25 KB chunks (rounded up)
 SECONDS_PER_HOUR = 3_600
+# --- The Lambda consumer and on-demand streams -------------------------------------------
+MAX_PARALLELIZATION_FACTOR = 10  # concurrent batches per shard (Lambda's Kinesis parameters)
+ON_DEMAND_INITIAL_SHARDS = 4  # a new on-demand stream: 4 MB/s, 4,000 records/s of writes
+ON_DEMAND_INITIAL_WRITE_MIB_PER_SECOND = ON_DEMAND_INITIAL_SHARDS * SHARD_WRITE_MIB_PER_SECOND
+ON_DEMAND_INITIAL_WRITE_RECORDS_PER_SECOND = ON_DEMAND_INITIAL_SHARDS * SHARD_WRITE_RECORDS_PER_SECOND
 
 
 def _exact(value: float | int) -> Fraction:
@@ -57,6 +71,11 @@ class StreamLoad:
     headroom: float = 1.0  # multiplies the load before rounding up; 1.25 = 25 % spare
     # Share (0-1] of all records that carry the busiest partition key; None if unknown.
     hottest_key_share: float | None = None
+    on_demand: bool = False  # capacity mode: on-demand streams start at 4 shards' worth
+    # The Lambda consumer: milliseconds one conditional write takes end to end (None: no
+    # consumer to size), and the parallelization factor the config states (None: derived).
+    consumer_milliseconds_per_write: float | None = None
+    parallelization_factor: int | None = None
 
     def __post_init__(self) -> None:
         if self.records_per_second <= 0:
@@ -71,6 +90,10 @@ class StreamLoad:
             raise ValueError("headroom: must be at least 1 (1.0 = no spare capacity)")
         if self.hottest_key_share is not None and not 0 < self.hottest_key_share <= 1:
             raise ValueError("hottest_key_share: must be in (0, 1]")
+        if self.consumer_milliseconds_per_write is not None and self.consumer_milliseconds_per_write <= 0:
+            raise ValueError("consumer_milliseconds_per_write: must be greater than 0")
+        if self.parallelization_factor is not None and not 1 <= self.parallelization_factor <= 10:
+            raise ValueError(f"parallelization_factor: must be 1 to {MAX_PARALLELIZATION_FACTOR}")
 
     @property
     def ingest_mib_per_second(self) -> Fraction:
@@ -93,7 +116,12 @@ class StreamSizing:
     shards: int
     deciding: str  # which need sets the shard count
     get_records_per_second_per_shard: Fraction
-    warnings: tuple[str, ...]
+    # Batches the consumer must have in flight, the shards that takes, and the factor.
+    consumer_batches_needed: int
+    shards_for_consumer: int
+    parallelization_factor: int
+    refusals: tuple[str, ...]  # the load cannot be carried this way: the config refuses it
+    warnings: tuple[str, ...]  # it can, with a risk the user should know: synth warnings
 
     @property
     def write_shards(self) -> int:
@@ -116,6 +144,24 @@ class StreamSizing:
         """Share of the write capacity left free at the stated load."""
         return 1 - self.write_utilization
 
+    @property
+    def concurrency_shards(self) -> int:
+        """Shards the consumer's concurrency is counted for: an on-demand stream has at
+        least the 4 it starts with."""
+        return max(self.shards, ON_DEMAND_INITIAL_SHARDS) if self.load.on_demand else self.shards
+
+    @property
+    def consumer_concurrency(self) -> int:
+        """The most batches the event source runs at once: its reserved concurrency."""
+        return self.concurrency_shards * self.parallelization_factor
+
+    @property
+    def consumer_events_per_second(self) -> Fraction | None:
+        """What the consumer carries at that concurrency (None without a write latency)."""
+        if self.load.consumer_milliseconds_per_write is None:
+            return None
+        return self.consumer_concurrency * 1000 / _exact(self.load.consumer_milliseconds_per_write)
+
 
 def size_stream(load: StreamLoad) -> StreamSizing:
     """Shards for ``load``: the larger of the write and read needs, after headroom."""
@@ -126,25 +172,42 @@ def size_stream(load: StreamLoad) -> StreamSizing:
     write_records = max(1, _ceil(records / SHARD_WRITE_RECORDS_PER_SECOND))
     read_classic = _ceil(mib * load.classic_consumers / SHARD_READ_MIB_PER_SECOND)
     read_fan_out = _ceil(mib / SHARD_READ_MIB_PER_SECOND) if load.enhanced_fan_out_consumers else 0
+    batches = 0
+    if load.consumer_milliseconds_per_write is not None:
+        batches = _ceil(records * _exact(load.consumer_milliseconds_per_write) / 1000)
+    consumer_shards = _ceil(Fraction(batches, MAX_PARALLELIZATION_FACTOR))
     needs = {
         "write throughput (MiB/s)": write_bytes,
         "write records per second": write_records,
         "classic consumers' shared reads": read_classic,
         "enhanced fan-out reads": read_fan_out,
+        "the consumer's writes (10 batches per shard at most)": consumer_shards,
     }
     shards = max(needs.values())
     deciding = next(name for name, count in needs.items() if count == shards)
+    concurrency_shards = max(shards, ON_DEMAND_INITIAL_SHARDS) if load.on_demand else shards
+    derived_factor = max(1, _ceil(Fraction(batches, concurrency_shards)))
+    factor = derived_factor if load.parallelization_factor is None else load.parallelization_factor
 
+    refusals: list[str] = []
     warnings: list[str] = []
+    if factor < derived_factor:
+        refusals.append(
+            f"parallelization_factor: {factor} batches per shard carry "
+            f"{float(concurrency_shards * factor * 1000 / _exact(load.consumer_milliseconds_per_write or 1)):g} "
+            f"events/s at {load.consumer_milliseconds_per_write:g} ms per write, below the "
+            f"{float(records):g} events/s of the load with headroom: needs {derived_factor} (or leave it out "
+            "to derive it)"
+        )
     polls = sum((_exact(p) for p in load.classic_consumer_polls_per_second), Fraction(0))
     if polls > SHARD_GET_RECORDS_PER_SECOND:
-        warnings.append(
+        refusals.append(
             f"classic consumers call GetRecords {float(polls):g} times per second on each shard, above the "
             f"{SHARD_GET_RECORDS_PER_SECOND} a shard serves (more shards do not help): "
             "move a consumer to enhanced fan-out"
         )
     if load.enhanced_fan_out_consumers > MAX_ENHANCED_FAN_OUT_CONSUMERS:
-        warnings.append(
+        refusals.append(
             f"{load.enhanced_fan_out_consumers} enhanced fan-out consumers: a stream registers at most "
             f"{MAX_ENHANCED_FAN_OUT_CONSUMERS}"
         )
@@ -159,6 +222,18 @@ def size_stream(load: StreamLoad) -> StreamSizing:
                 f"({SHARD_WRITE_RECORDS_PER_SECOND} records/s, {SHARD_WRITE_MIB_PER_SECOND} MiB/s) and a key "
                 "always maps to one shard: spread it (for example a suffix on the key)"
             )
+    stated_records = _exact(load.records_per_second)
+    if load.on_demand and (
+        load.ingest_mib_per_second > ON_DEMAND_INITIAL_WRITE_MIB_PER_SECOND
+        or stated_records > ON_DEMAND_INITIAL_WRITE_RECORDS_PER_SECOND
+    ):
+        warnings.append(
+            f"on-demand start: the stated load ({float(stated_records):g} records/s, "
+            f"{float(load.ingest_mib_per_second):.3g} MiB/s) is more than a new on-demand stream accepts "
+            f"({ON_DEMAND_INITIAL_WRITE_RECORDS_PER_SECOND} records/s, "
+            f"{ON_DEMAND_INITIAL_WRITE_MIB_PER_SECOND} MiB/s): "
+            "producers are throttled until Kinesis scales the stream up; ramp the load up, or start provisioned"
+        )
     return StreamSizing(
         load=load,
         write_shards_for_bytes=write_bytes,
@@ -168,6 +243,10 @@ def size_stream(load: StreamLoad) -> StreamSizing:
         shards=shards,
         deciding=deciding,
         get_records_per_second_per_shard=polls,
+        consumer_batches_needed=batches,
+        shards_for_consumer=consumer_shards,
+        parallelization_factor=factor,
+        refusals=tuple(refusals),
         warnings=tuple(warnings),
     )
 

@@ -185,9 +185,28 @@ def _delivery_alarms(settings: Streaming) -> list[AlarmSpec]:
 
 
 def _flink_alarms(settings: Streaming) -> list[AlarmSpec]:
-    """The Flink job down or its checkpoints failing or queueing."""
+    """The Flink job down, behind the stream, or its checkpoints failing or queueing."""
     checkpoint_ms = settings.flink_checkpoint_interval_seconds * 1000
+    retention_ms = settings.retention_hours * 3_600_000
+    behind = retention_ms * settings.iterator_age_alarm_percent_of_retention // 100
     return [
+        AlarmSpec(
+            # The Kinesis source's lag, an application-level metric of Managed Flink (the CDK's
+            # canned KinesisAnalyticsMetrics.millisBehindLatestAverage names it): the enhanced
+            # fan-out reader has no GetRecords iterator age of its own.
+            construct_id="FlinkBehindAlarm",
+            resource="application",
+            namespace="AWS/KinesisAnalytics",
+            metric_name="millisBehindLatest",
+            statistic="Maximum",
+            period_seconds=60,
+            threshold=behind,
+            description="The Flink job is falling behind the stream; records expire at the retention",
+            arithmetic=(
+                f"{settings.retention_hours} h retention x {settings.iterator_age_alarm_percent_of_retention} % "
+                f"= {behind:,} ms"
+            ),
+        ),
         AlarmSpec(
             construct_id="FlinkDowntimeAlarm",
             resource="application",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from analysis.streaming.alarms import CONSUMER_AGE_PERCENT_OF_MAXIMUM
 from org_config.model import Streaming
 from org_config.streaming_sizing import (
     CURRENT_PRICES,
@@ -63,11 +64,48 @@ def render_sizing(settings: Streaming, sizing: StreamSizing, shards_in_template:
         ("shards in the synthesized stream", "on-demand" if shards_in_template is None else str(shards_in_template)),
         ("spare write capacity at the stated load", f"{float(sizing.spare_write_capacity):.0%}"),
         ("GetRecords calls per second per shard (limit 5)", f"{float(sizing.get_records_per_second_per_shard):g}"),
+        *_consumer_rows(settings, sizing),
         ("warnings", "; ".join(sizing.warnings) or "none"),
     ]
     lines = ["| quantity | value |", "| --- | --- |"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     return "\n".join(lines)
+
+
+def _consumer_rows(settings: Streaming, sizing: StreamSizing) -> list[tuple[str, str]]:
+    """How the Lambda consumer carries the load: one conditional write after another in a
+    batch, so its concurrency follows from the load and the time of one write."""
+    load = sizing.load
+    ms = settings.consumer_milliseconds_per_write
+    needed = float(load.records_per_second * load.headroom)
+    capacity = float(sizing.consumer_events_per_second or 0)
+    stated = "stated" if settings.parallelization_factor is not None else "derived"
+    shards = sizing.concurrency_shards
+    consumer_age = settings.maximum_record_age_seconds * CONSUMER_AGE_PERCENT_OF_MAXIMUM // 100
+    return [
+        ("consumer: one conditional write (consumer_milliseconds_per_write)", f"{ms:g} ms"),
+        (
+            "consumer: batches in flight the load needs",
+            f"{needed:,.0f} events/s x {ms:g} ms = {sizing.consumer_batches_needed}",
+        ),
+        ("shards for the consumer (10 batches per shard at most)", str(sizing.shards_for_consumer)),
+        (
+            f"parallelization factor ({stated})",
+            f"ceil({sizing.consumer_batches_needed} / {shards} shards) = {sizing.parallelization_factor}"
+            if stated == "derived"
+            else str(sizing.parallelization_factor),
+        ),
+        (
+            "consumer reserved concurrency",
+            f"{shards} shards x {sizing.parallelization_factor} = {sizing.consumer_concurrency}",
+        ),
+        ("consumer carries", f"{capacity:,.0f} events/s ({needed:,.0f} needed with the headroom)"),
+        (
+            "lag alarm before records are given up",
+            f"IteratorAge above {consumer_age:,} s, {settings.maximum_record_age_seconds - consumer_age:,} s "
+            f"before the {settings.maximum_record_age_seconds:,} s maximum record age",
+        ),
+    ]
 
 
 def _cost_rows(costs: list[MonthlyCost]) -> list[str]:

@@ -1,20 +1,17 @@
-"""The Lambda consumer: the function that applies stream records to the events table, the
-event source mapping that feeds it, and the two small pieces every reader of the pipeline
-uses (an encrypted log group, an enhanced fan-out consumer)."""
+"""The Lambda consumer: the function that applies stream records to the events table and
+the event source mapping that feeds it."""
 
 from __future__ import annotations
 
-import typing
 from pathlib import Path
 
 import jsii
-from aws_cdk import CfnResource, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -22,40 +19,10 @@ from cdk_constructs.gates import exempt_control, skip_checkov
 from cdk_constructs.hardened_function import HardenedFunction
 from cdk_constructs.lambda_runtime import ARCHITECTURE, RUNTIME, powertools_layer_arn
 from cdk_constructs.streaming.names import EVENT_TTL_DAYS
+from cdk_constructs.streaming.shared import READ_STREAM_ACTIONS, cfn, fan_out_consumer
 from org_config.streaming import Streaming
 
 HANDLER_CODE = str(Path(__file__).resolve().parents[2] / "lambdas" / "streaming")
-READ_STREAM_ACTIONS = [
-    "kinesis:DescribeStream",
-    "kinesis:DescribeStreamSummary",
-    "kinesis:GetRecords",
-    "kinesis:GetShardIterator",
-    "kinesis:ListShards",
-]
-
-
-def cfn(construct: Construct) -> CfnResource:
-    """The CloudFormation resource behind an L2 construct."""
-    return typing.cast(CfnResource, construct.node.default_child)
-
-
-def encrypted_log_group(scope: Construct, construct_id: str, *, key: kms.IKey, retention_days: int) -> logs.LogGroup:
-    """A log group encrypted with the data stack's key, with the config's retention."""
-    group = logs.LogGroup(scope, construct_id, encryption_key=key)
-    typing.cast(logs.CfnLogGroup, cfn(group)).retention_in_days = retention_days
-    exempt_control(
-        group,
-        "CT.CLOUDWATCH.PR.3",
-        "Encrypted with the data stack's customer-managed key; the rule does not resolve the "
-        "Fn::GetStackOutput that carries that key's ARN and sees no key.",
-    )
-    return group
-
-
-def fan_out_consumer(scope: Construct, name: str, *, stream_arn: str) -> kinesis.CfnStreamConsumer:
-    """An enhanced fan-out consumer registered on the stream (``<name>FanOut``): 2 MiB/s per
-    shard of its own, pushed over HTTP/2."""
-    return kinesis.CfnStreamConsumer(scope, f"{name}FanOut", consumer_name=name, stream_arn=stream_arn)
 
 
 class StreamConsumer:
@@ -67,8 +34,9 @@ class StreamConsumer:
       (conditional ``PutItem``: never update, delete or read), send to the on-failure
       queue, use the data key and read the stream (through its own enhanced fan-out
       consumer when ``settings.lambda_consumer`` asks for one);
-    * reserved concurrency ``reserved_concurrency``: the most batches the event source ever
-      runs at once, so the function is never throttled and never starves other functions;
+    * ``parallelization_factor`` batches per shard, and reserved concurrency
+      ``reserved_concurrency``: the most batches the event source ever runs at once, so the
+      function is never throttled and never starves other functions;
     * the event source starts at the trim horizon (nothing the stream holds is skipped),
       bisects a failed batch, retries a bounded number of times, gives records up below the
       stream's retention and reports single failed records; what it gives up on goes to
@@ -87,6 +55,7 @@ class StreamConsumer:
         events_table: dynamodb.ITable,
         on_failure: sqs.IQueue,
         key: kms.IKey,
+        parallelization_factor: int,
         reserved_concurrency: int,
     ) -> None:
         stack = Stack.of(scope)
@@ -116,30 +85,7 @@ class StreamConsumer:
             timeout=Duration.seconds(settings.consumer_timeout_seconds),
         )
         role = self.function.role
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="WriteEventsOnce",  # conditional PutItem only: never update, delete or read
-                actions=["dynamodb:PutItem"],
-                resources=[events_table.table_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ParkRecords",  # over-age records; the event source sends its own with this right too
-                actions=["sqs:SendMessage"],
-                resources=[on_failure.queue_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="UseDataKey",  # read the stream, write the table and the queue
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[key.key_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(sid="ReadStream", actions=READ_STREAM_ACTIONS, resources=[stream.stream_arn])
-        )
+        _grant_rights(role, events_table=events_table, on_failure=on_failure, key=key, stream=stream)
         source_arn = stream.stream_arn
         self.fan_out: kinesis.CfnStreamConsumer | None = None
         if settings.lambda_consumer == "enhanced-fan-out":
@@ -160,7 +106,7 @@ class StreamConsumer:
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,  # nothing the stream holds is skipped
             batch_size=settings.batch_size,
             max_batching_window=Duration.seconds(settings.batching_window_seconds),
-            parallelization_factor=settings.parallelization_factor,
+            parallelization_factor=parallelization_factor,  # derived by the sizing from the write latency
             bisect_batch_on_error=True,  # a failed invocation is split until the bad record is alone
             retry_attempts=settings.maximum_retry_attempts,
             # Below the retention (the config checks it): records are given up, not lost unseen.
@@ -194,6 +140,36 @@ class StreamConsumer:
             "The function reaches only Kinesis, DynamoDB and SQS through their public endpoints "
             "with IAM; it has no network resource to reach in a VPC.",
         )
+
+
+def _grant_rights(
+    role: iam.Role, *, events_table: dynamodb.ITable, on_failure: sqs.IQueue, key: kms.IKey, stream: kinesis.IStream
+) -> None:
+    """What the handler and its event source use, nothing more."""
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="WriteEventsOnce",  # conditional PutItem only: never update, delete or read
+            actions=["dynamodb:PutItem"],
+            resources=[events_table.table_arn],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="ParkRecords",  # over-age records; the event source sends its own with this right too
+            actions=["sqs:SendMessage"],
+            resources=[on_failure.queue_arn],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="UseDataKey",  # read the stream, write the table and the queue
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[key.key_arn],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(sid="ReadStream", actions=READ_STREAM_ACTIONS, resources=[stream.stream_arn])
+    )
 
 
 @jsii.implements(lambda_.IEventSourceDlq)

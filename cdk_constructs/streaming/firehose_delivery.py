@@ -11,13 +11,13 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_constructs.gates import acknowledge_nag
-from cdk_constructs.streaming.consumer import READ_STREAM_ACTIONS
 from cdk_constructs.streaming.names import ERRORS_PREFIX, EVENTS_PREFIX
-from org_config.streaming_schema import DATE_PARTITION, TIME_FIELD
+from cdk_constructs.streaming.shared import READ_STREAM_ACTIONS
+
+# The times the API admits, as Joda-Time patterns (org_config/streaming_schema.py).
+from org_config.streaming_schema import DATE_PARTITION, FIREHOSE_TIMESTAMP_FORMATS, TIME_FIELD
 
 FIREHOSE_PARTITIONING_RETRY_SECONDS = 300
-# ISO 8601 event times with an offset, as producers write them.
-TIMESTAMP_FORMATS = ["yyyy-MM-dd'T'HH:mm:ssZZ", "yyyy-MM-dd'T'HH:mm:ss.SSSZZ"]
 
 _Cfn = firehose.CfnDeliveryStream
 
@@ -69,36 +69,7 @@ class FirehoseDelivery:
             scope,
             "FirehosePolicy",
             roles=[self.role],
-            statements=[
-                iam.PolicyStatement(sid="ReadStream", actions=READ_STREAM_ACTIONS, resources=[stream_arn]),
-                iam.PolicyStatement(
-                    sid="UseDataKey",  # decrypt the stream, encrypt the objects
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[key_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="WriteDataLake",
-                    actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-                    resources=[f"{bucket_arn}/{EVENTS_PREFIX}*", f"{bucket_arn}/{ERRORS_PREFIX}*"],
-                ),
-                iam.PolicyStatement(
-                    sid="ListDataLake",
-                    actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
-                    resources=[bucket_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="ReadSchema",
-                    actions=["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
-                    resources=[
-                        f"{glue_arn}:catalog",
-                        f"{glue_arn}:database/{database}",
-                        f"{glue_arn}:table/{database}/{table}",
-                    ],
-                ),
-                iam.PolicyStatement(
-                    sid="WriteDeliveryLogs", actions=["logs:PutLogEvents"], resources=[log_group.log_group_arn]
-                ),
-            ],
+            statements=_statements(stream_arn, key_arn, bucket_arn, glue_arn, database, table, log_group),
         )
         for prefix in (EVENTS_PREFIX, ERRORS_PREFIX):
             acknowledge_nag(
@@ -154,7 +125,7 @@ class FirehoseDelivery:
             enabled=True,
             input_format_configuration=_Cfn.InputFormatConfigurationProperty(
                 deserializer=_Cfn.DeserializerProperty(
-                    hive_json_ser_de=_Cfn.HiveJsonSerDeProperty(timestamp_formats=TIMESTAMP_FORMATS)
+                    hive_json_ser_de=_Cfn.HiveJsonSerDeProperty(timestamp_formats=list(FIREHOSE_TIMESTAMP_FORMATS))
                 )
             ),
             output_format_configuration=_Cfn.OutputFormatConfigurationProperty(
@@ -169,6 +140,42 @@ class FirehoseDelivery:
                 version_id="LATEST",
             ),
         )
+
+
+def _statements(
+    stream_arn: str, key_arn: str, bucket_arn: str, glue_arn: str, database: str, table: str, log_group: logs.LogGroup
+) -> list[iam.PolicyStatement]:
+    """What Firehose may do: read the stream, use the key, write two prefixes, read the schema, log."""
+    return [
+        iam.PolicyStatement(sid="ReadStream", actions=READ_STREAM_ACTIONS, resources=[stream_arn]),
+        iam.PolicyStatement(
+            sid="UseDataKey",  # decrypt the stream, encrypt the objects
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[key_arn],
+        ),
+        iam.PolicyStatement(
+            sid="WriteDataLake",
+            actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+            resources=[f"{bucket_arn}/{EVENTS_PREFIX}*", f"{bucket_arn}/{ERRORS_PREFIX}*"],
+        ),
+        iam.PolicyStatement(
+            sid="ListDataLake",
+            actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+            resources=[bucket_arn],
+        ),
+        iam.PolicyStatement(
+            sid="ReadSchema",
+            actions=["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
+            resources=[
+                f"{glue_arn}:catalog",
+                f"{glue_arn}:database/{database}",
+                f"{glue_arn}:table/{database}/{table}",
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="WriteDeliveryLogs", actions=["logs:PutLogEvents"], resources=[log_group.log_group_arn]
+        ),
+    ]
 
 
 def _partition_key_extraction(

@@ -14,8 +14,8 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from cdk_constructs.gates import acknowledge_nag
-from cdk_constructs.streaming.consumer import READ_STREAM_ACTIONS, fan_out_consumer
 from cdk_constructs.streaming.names import FLINK_RUNTIME, WINDOW_COUNTS_PREFIX
+from cdk_constructs.streaming.shared import READ_STREAM_ACTIONS, fan_out_consumer
 from org_config.streaming import Streaming
 
 FLINK_CODE = str(Path(__file__).resolve().parents[2] / "flink" / "streaming")
@@ -66,39 +66,14 @@ class FlinkApplication:
             ),
             description="Lets the Flink application read the stream and write window counts to the data lake",
         )
-        statements = [
-            iam.PolicyStatement(
-                sid="ReadApplicationCode",  # the one object of the code asset
-                actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=[self.code.bucket.arn_for_objects(self.code.s3_object_key)],
-            ),
-            iam.PolicyStatement(sid="ReadStream", actions=READ_STREAM_ACTIONS, resources=[stream.stream_arn]),
-            iam.PolicyStatement(
-                sid="UseDataKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]
-            ),
-            iam.PolicyStatement(
-                sid="WriteWindowCounts",
-                actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-                resources=[f"{bucket_arn}/{WINDOW_COUNTS_PREFIX}*"],
-            ),
-            iam.PolicyStatement(sid="ListDataLake", actions=["s3:ListBucket"], resources=[bucket_arn]),
-            iam.PolicyStatement(
-                sid="WriteApplicationLogs",
-                actions=["logs:PutLogEvents", "logs:DescribeLogStreams"],
-                resources=[log_group.log_group_arn],
-            ),
-            iam.PolicyStatement(
-                sid="DescribeLogGroups",  # Managed Flink checks the log group exists
-                actions=["logs:DescribeLogGroups"],
-                resources=[f"{region_arn}:log-group:*"],
-            ),
-        ]
+        statements = _statements(self.code, stream, key, bucket_arn, log_group, region_arn)
         properties: dict[str, str] = {
             "stream_name": stream.stream_name,
             "region": stack.region,
             "consumer_arn": "",
             "window_seconds": str(settings.flink_window_seconds),
             "out_of_orderness_seconds": str(FLINK_OUT_OF_ORDERNESS_SECONDS),
+            "allowed_lateness_seconds": str(settings.flink_allowed_lateness_seconds),
             "output_path": f"s3://{bucket_name}/{WINDOW_COUNTS_PREFIX}",
         }
         self.fan_out: kinesis.CfnStreamConsumer | None = None
@@ -188,3 +163,40 @@ class FlinkApplication:
                 snapshots_enabled=True  # a snapshot on every update or stop, to resume from
             ),
         )
+
+
+def _statements(
+    code: s3_assets.Asset,
+    stream: kinesis.IStream,
+    key: kms.IKey,
+    bucket_arn: str,
+    log_group: logs.LogGroup,
+    region_arn: str,
+) -> list[iam.PolicyStatement]:
+    """What the application may do: read its code and the stream, use the key, write the
+    window counts and its logs (the fan-out consumer's rights are added when there is one)."""
+    return [
+        iam.PolicyStatement(
+            sid="ReadApplicationCode",  # the one object of the code asset
+            actions=["s3:GetObject", "s3:GetObjectVersion"],
+            resources=[code.bucket.arn_for_objects(code.s3_object_key)],
+        ),
+        iam.PolicyStatement(sid="ReadStream", actions=READ_STREAM_ACTIONS, resources=[stream.stream_arn]),
+        iam.PolicyStatement(sid="UseDataKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]),
+        iam.PolicyStatement(
+            sid="WriteWindowCounts",
+            actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+            resources=[f"{bucket_arn}/{WINDOW_COUNTS_PREFIX}*"],
+        ),
+        iam.PolicyStatement(sid="ListDataLake", actions=["s3:ListBucket"], resources=[bucket_arn]),
+        iam.PolicyStatement(
+            sid="WriteApplicationLogs",
+            actions=["logs:PutLogEvents", "logs:DescribeLogStreams"],
+            resources=[log_group.log_group_arn],
+        ),
+        iam.PolicyStatement(
+            sid="DescribeLogGroups",  # Managed Flink checks the log group exists
+            actions=["logs:DescribeLogGroups"],
+            resources=[f"{region_arn}:log-group:*"],
+        ),
+    ]

@@ -15,29 +15,62 @@ from constructs import Construct
 
 from cdk_constructs.api_gateway_logging import api_gateway_account_logging
 from cdk_constructs.gates import acknowledge_nag, skip_checkov
-from cdk_constructs.streaming.consumer import cfn
 from cdk_constructs.streaming.names import STAGE_NAME
-from org_config.streaming_schema import REQUIRED_FIELDS, TIME_FIELD
+from cdk_constructs.streaming.shared import cfn
+from org_config.streaming_schema import (
+    AMOUNT_BELOW,
+    AMOUNT_SMALLEST,
+    EVENT_TIME_PATTERN,
+    MAX_STRING_LENGTH,
+    REQUIRED_FIELDS,
+    STRING_FIELDS,
+    TIME_FIELD,
+)
 
 MAX_RECORDS_PER_REQUEST = 500  # what one PutRecords call accepts
 MAX_PARTITION_KEY_LENGTH = 256
-EVENT_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
+
+
+def _event_schema() -> apigateway.JsonSchema:
+    """One event, refused unless every reader stores it the same way (the rules are in
+    :mod:`org_config.streaming_schema`): required fields present, strings of at most 256
+    characters, a UTC time the conversion reads, an amount DynamoDB stores, attributes a
+    map of strings (the Glue column's type)."""
+    string = apigateway.JsonSchemaType.STRING
+    strings = {
+        name: apigateway.JsonSchema(type=string, min_length=1, max_length=MAX_STRING_LENGTH) for name in STRING_FIELDS
+    }
+    # Magnitude below 1E+126 and not between 0 and 1E-130: the numbers DynamoDB stores.
+    amount = apigateway.JsonSchema(
+        type=apigateway.JsonSchemaType.NUMBER,
+        minimum=-AMOUNT_BELOW,
+        exclusive_minimum=True,
+        maximum=AMOUNT_BELOW,
+        exclusive_maximum=True,
+        not_=apigateway.JsonSchema(
+            minimum=-AMOUNT_SMALLEST,
+            exclusive_minimum=True,
+            maximum=AMOUNT_SMALLEST,
+            exclusive_maximum=True,
+            not_=apigateway.JsonSchema(enum=[0]),
+        ),
+    )
+    return apigateway.JsonSchema(
+        type=apigateway.JsonSchemaType.OBJECT,
+        required=list(REQUIRED_FIELDS),
+        properties={
+            **strings,
+            TIME_FIELD: apigateway.JsonSchema(type=string, pattern=EVENT_TIME_PATTERN),
+            "amount": amount,
+            "attributes": apigateway.JsonSchema(
+                type=apigateway.JsonSchemaType.OBJECT, additional_properties=apigateway.JsonSchema(type=string)
+            ),
+        },
+    )
 
 
 def put_events_schema() -> apigateway.JsonSchema:
     """The request model: up to 500 records, each a partition key and an event."""
-    event = apigateway.JsonSchema(
-        type=apigateway.JsonSchemaType.OBJECT,
-        required=list(REQUIRED_FIELDS),
-        properties={
-            **{
-                name: apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING, min_length=1)
-                for name in REQUIRED_FIELDS
-            },
-            # A time with a UTC offset, as the consumer and the Glue schema expect.
-            TIME_FIELD: apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING, pattern=EVENT_TIME_PATTERN),
-        },
-    )
     record = apigateway.JsonSchema(
         type=apigateway.JsonSchemaType.OBJECT,
         required=["partition_key", "data"],
@@ -46,7 +79,7 @@ def put_events_schema() -> apigateway.JsonSchema:
             "partition_key": apigateway.JsonSchema(
                 type=apigateway.JsonSchemaType.STRING, min_length=1, max_length=MAX_PARTITION_KEY_LENGTH
             ),
-            "data": event,
+            "data": _event_schema(),
         },
     )
     return apigateway.JsonSchema(

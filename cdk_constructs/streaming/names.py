@@ -13,8 +13,6 @@ EVENTS_TABLE_KEY = "event_id"  # the consumer's idempotency key (lambdas/streami
 EVENTS_TABLE_TTL = "expires_at"
 EVENT_TTL_DAYS = 30  # how long the consumer remembers an event id (duplicates arrive within minutes)
 ON_FAILURE_RETENTION_DAYS = 14  # the longest SQS keeps a message: time to look and replay
-# On-demand streams start with 4 MiB/s of write capacity: 4 shards' worth.
-ON_DEMAND_INITIAL_SHARDS = 4
 FLINK_RUNTIME = "FLINK-1_20"
 STAGE_NAME = "v1"  # the ingestion API's stage
 

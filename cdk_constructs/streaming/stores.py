@@ -25,10 +25,10 @@ from cdk_constructs.gates import acknowledge_nag, exempt_control
 from cdk_constructs.hardened_bucket import HardenedBucket, Lifecycle
 from cdk_constructs.hardened_key import HardenedKey
 from cdk_constructs.streaming.names import EVENTS_PREFIX, EVENTS_TABLE_KEY, EVENTS_TABLE_TTL
-from org_config.streaming_schema import DATE_PARTITION, EVENT_COLUMNS
+from org_config.streaming_schema import DATE_PARTITION, EARLIEST_YEAR, EVENT_COLUMNS
 
-# The first day partition projection knows; an event dated earlier is stored but no query finds it.
-PROJECTION_START = "2020-01-01"
+# The first day partition projection knows: the earliest the API and the consumer admit.
+PROJECTION_START = f"{EARLIEST_YEAR}-01-01"
 
 
 def _alarm_arns(scope: Construct) -> str:

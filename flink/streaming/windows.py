@@ -6,18 +6,28 @@ the same functions with events and watermarks, without Flink.
 
 Rules:
 
+* a record the job cannot count (not UTF-8 JSON, not an object, no ``event_type`` string,
+  no ``event_time`` ISO 8601 string with an offset; an epoch number is not one) is dropped
+  and counted (:func:`parse_event` returns None); it never reaches the timestamp
+  assigner, so a poison record cannot fail the job and hold it in a restart loop;
 * a window covers ``[start, start + size)``: an event exactly at a window's end belongs to
   the next window;
-* a window is emitted once, when the watermark passes its end (Flink's event-time timer
-  at ``end - 1`` fires when the watermark reaches it);
-* an event whose window has already been emitted (watermark past its end plus the allowed
-  lateness) is late: it is counted as dropped, never added to a closed window.
+* a window is emitted once, when the watermark passes its end plus the allowed lateness
+  (Flink's event-time timer at ``end - 1 + lateness`` fires when the watermark reaches
+  it), so an event up to the allowed lateness behind the watermark still counts: the
+  watermark is assigned after the source, across the shards one source task reads, and a
+  shard read behind the others is late by as much as it is behind;
+* an event whose window has already been emitted is late: it is counted as dropped
+  (``droppedLateEvents``), never added to a closed window.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,26 @@ class WindowCount:
     count: int
 
 
+def parse_event(line: Any) -> tuple[str, int] | None:
+    """``(event_type, event time in ms)`` of one record, or None if the job cannot count it."""
+    try:
+        event = json.loads(line)
+    except (TypeError, ValueError):  # not text, not UTF-8, not JSON
+        return None
+    if not isinstance(event, dict):
+        return None
+    event_type, event_time = event.get("event_type"), event.get("event_time")
+    if not isinstance(event_type, str) or not event_type or not isinstance(event_time, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(event_time)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:  # a local time would count in a window chosen by the job's clock zone
+        return None
+    return event_type, int(moment.timestamp() * 1000)
+
+
 def window_start(event_time_ms: int, size_ms: int) -> int:
     """Start of the tumbling window holding ``event_time_ms`` (windows aligned to the epoch)."""
     if size_ms <= 0:
@@ -35,14 +65,14 @@ def window_start(event_time_ms: int, size_ms: int) -> int:
     return event_time_ms - event_time_ms % size_ms
 
 
-def timer_for(start_ms: int, size_ms: int) -> int:
+def timer_for(start_ms: int, size_ms: int, allowed_lateness_ms: int = 0) -> int:
     """The event-time timer that closes the window starting at ``start_ms``."""
-    return start_ms + size_ms - 1
+    return start_ms + size_ms - 1 + allowed_lateness_ms
 
 
 def is_late(event_time_ms: int, size_ms: int, watermark_ms: int, allowed_lateness_ms: int = 0) -> bool:
     """True if the event's window was already emitted when the event arrives."""
-    return timer_for(window_start(event_time_ms, size_ms), size_ms) + allowed_lateness_ms <= watermark_ms
+    return timer_for(window_start(event_time_ms, size_ms), size_ms, allowed_lateness_ms) <= watermark_ms
 
 
 def add_event(counts: MutableMapping[int, int], event_time_ms: int, size_ms: int) -> int:
@@ -52,40 +82,50 @@ def add_event(counts: MutableMapping[int, int], event_time_ms: int, size_ms: int
     return start
 
 
-def fire(counts: MutableMapping[int, int], key: str, timer_ms: int, size_ms: int) -> list[WindowCount]:
-    """Emit and forget every window of ``counts`` that ends at or before ``timer_ms + 1``."""
-    closed = sorted(start for start in counts if timer_for(start, size_ms) <= timer_ms)
+def fire(
+    counts: MutableMapping[int, int], key: str, timer_ms: int, size_ms: int, allowed_lateness_ms: int = 0
+) -> list[WindowCount]:
+    """Emit and forget every window of ``counts`` whose timer is at or before ``timer_ms``."""
+    closed = sorted(start for start in counts if timer_for(start, size_ms, allowed_lateness_ms) <= timer_ms)
     emitted = [WindowCount(key, start, start + size_ms, counts.pop(start)) for start in closed]
     return emitted
 
 
 @dataclass
 class Simulation:
-    """What the job emits for a sequence of (key, event time) and watermarks, in arrival order."""
+    """What the job emits for a sequence of records and watermarks, in arrival order."""
 
     emitted: list[WindowCount]
     dropped_late: int
+    dropped_unparsable: int = 0
 
 
-def simulate(arrivals: Iterable[tuple[str, int] | int], size_ms: int, *, allowed_lateness_ms: int = 0) -> Simulation:
-    """Run events (``(key, event_time_ms)``) and watermarks (``int``) through the functions
-    above the way the job's process function does; a final watermark is not implied."""
+def simulate(
+    arrivals: Iterable[tuple[str, int] | int | str | bytes], size_ms: int, *, allowed_lateness_ms: int = 0
+) -> Simulation:
+    """Run events (``(key, event_time_ms)``, or a raw record as the stream holds it) and
+    watermarks (``int``) through the functions above the way the job does: raw records
+    through :func:`parse_event` first; a final watermark is not implied."""
     state: dict[str, dict[int, int]] = {}
     timers: set[tuple[str, int]] = set()
     watermark = -(2**63)
     emitted: list[WindowCount] = []
-    dropped = 0
+    dropped = unparsable = 0
     for arrival in arrivals:
         if isinstance(arrival, int):
             watermark = max(watermark, arrival)
             for key, timer in sorted(t for t in timers if t[1] <= watermark):
                 timers.discard((key, timer))
-                emitted.extend(fire(state[key], key, timer, size_ms))
+                emitted.extend(fire(state[key], key, timer, size_ms, allowed_lateness_ms))
             continue
-        key, event_time = arrival
+        parsed = parse_event(arrival) if isinstance(arrival, str | bytes) else arrival
+        if parsed is None:
+            unparsable += 1
+            continue
+        key, event_time = parsed
         if is_late(event_time, size_ms, watermark, allowed_lateness_ms):
             dropped += 1
             continue
         start = add_event(state.setdefault(key, {}), event_time, size_ms)
-        timers.add((key, timer_for(start, size_ms)))
-    return Simulation(emitted, dropped)
+        timers.add((key, timer_for(start, size_ms, allowed_lateness_ms)))
+    return Simulation(emitted, dropped, unparsable)

@@ -3,25 +3,34 @@
 Event path: producers -> ingestion API (PutRecords) -> Kinesis data stream -> this function
 (event source mapping, enhanced fan-out or shared throughput, ``ReportBatchItemFailures``).
 A batch holds records of one shard, in sequence order. Each Kinesis record is one JSON event
-or a KPL aggregate of several (de-aggregated here).
+or a KPL aggregate of several user records (de-aggregated here).
 
 Per Kinesis record:
 
 * Older than ``MAXIMUM_RECORD_AGE_SECONDS`` (the event source's own maximum age, which a
   retried batch can cross while it is being processed): not applied; the record, with its
   data, is parked in the on-failure queue beside the batches Lambda itself gives up on.
-* Not an event (data not UTF-8 JSON, not an object, a required field missing,
-  ``event_time`` not an ISO 8601 time with a UTC offset, ``amount`` not a finite number, a
-  corrupt KPL aggregate): a poison record. It alone is
-  reported in ``batchItemFailures``; the rest of the batch is still applied. Lambda retries
-  the shard from the poison record's sequence number, so the records after it arrive again,
-  and are harmless duplicates. After the configured retries Lambda sends the shard and
-  sequence range to the on-failure queue and moves on.
+* Not a record at all (data not base64, a KPL aggregate whose checksum matches but whose
+  contents are corrupt): the whole record is poison and is parked with its data.
+* Per user record (one for a plain record), an event or poison. Poison (not UTF-8 JSON,
+  not an object, a required field missing or too long, ``event_time`` not the UTC time the
+  API accepts, ``amount`` not a number DynamoDB stores, ``attributes`` not a map of
+  strings) is parked with its data and the reason, and only it: every valid user record
+  of the same aggregate is still applied. A poison record is never retried (no retry can
+  make it valid) and never holds up its shard.
 * An event: written to the events table keyed by ``event_id`` only if no item has that key
   yet (a conditional put). A duplicate, from a producer retry or a retried batch, finds the
-  item and changes nothing.
-* A write that fails for another reason (throttling, a timeout) fails the record the same
-  way, and the retry applies it.
+  item and changes nothing, so the first event of an id in stream order is the one kept.
+  An item DynamoDB refuses (``ValidationException``) is poison too.
+* A write or a park that fails for another reason (throttling beyond the SDK's retries, a
+  timeout) fails the record, and every later record of the batch is failed without being
+  tried, so Lambda retries the shard from that record and the stream order (which event of
+  an id is kept) does not depend on whether an error happened. After the configured
+  retries Lambda sends the shard and sequence range to the on-failure queue.
+
+A parked message is JSON with the record's metadata and ``data`` (base64); data too large
+for one SQS message (256 KiB, the queue's default) is split over several messages that share
+``parkId`` and carry ``part`` and ``parts``.
 
 Environment: ``EVENTS_TABLE_NAME``, ``ON_FAILURE_QUEUE_URL``, ``MAXIMUM_RECORD_AGE_SECONDS``,
 ``EVENT_TTL_DAYS``.
@@ -31,9 +40,11 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import json
 import math
 import os
+import re
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -51,11 +62,21 @@ if TYPE_CHECKING:
 else:
     from kpl_aggregation import MalformedAggregate, UserRecord, deaggregate
 
-# Fields every event must carry (the Glue schema in the app lists every column; a test keeps
-# the two in step).
+# The event contract (org_config/streaming_schema.py in the app; Lambda code is not a
+# library of the app, so a test keeps this copy in step with it).
 REQUIRED_FIELDS = ("event_id", "event_type", "event_time")
 OPTIONAL_STRING_FIELDS = ("source", "customer_id")
-MAX_EVENT_ID_LENGTH = 256
+MAX_STRING_LENGTH = 256  # every string field; keeps an item far below DynamoDB's 400 KB
+EARLIEST_YEAR = 2000  # the Glue table's partition projection starts on 2000-01-01
+LATEST_YEAR = 2099  # the API's time pattern admits 20xx
+# UTC only (so the date partition is the UTC date), whole seconds or milliseconds (what the
+# delivery stream's timestamp formats read); a real date and time is checked after the match.
+EVENT_TIME = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{3})?(Z|\+00:00)\Z")
+# DynamoDB numbers: magnitude below 1E+126 and, unless zero, at least 1E-130 (the DynamoDB
+# developer guide, "Supported data types and naming rules", Number).
+AMOUNT_BELOW = 1e126
+AMOUNT_SMALLEST = 1e-130
+PARK_CHUNK_CHARACTERS = 200_000  # base64 per message; leaves room for the metadata in 256 KiB
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
@@ -63,6 +84,16 @@ processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
 
 class PoisonRecord(ValueError):
     """A record that no retry can apply."""
+
+
+class ShardHeldBack(RuntimeError):
+    """An earlier record of the batch failed; this one waits for the retry from there."""
+
+
+class _Batch:
+    """Per invocation: whether a record of the batch has failed (then the rest wait)."""
+
+    failed = False
 
 
 @functools.cache
@@ -84,6 +115,33 @@ def _settings() -> tuple[str, str, int, int]:
     )
 
 
+def _check_time(value: str) -> None:
+    match = EVENT_TIME.match(value)
+    if match is None:
+        raise PoisonRecord("'event_time' is not a UTC time like 2026-11-27T10:00:00.123Z")
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise PoisonRecord(f"'event_time' is not between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    try:
+        datetime(year, month, day, hour, minute, second)
+    except ValueError as error:
+        raise PoisonRecord(f"'event_time' is not a real time: {error}") from None
+
+
+def _check_amount(amount: Any) -> None:
+    # JSON allows NaN, Infinity and integers beyond a double; DynamoDB stores none of them.
+    if isinstance(amount, bool) or not isinstance(amount, int | float):
+        raise PoisonRecord("'amount' is not a number")
+    try:
+        value = abs(float(amount))
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise PoisonRecord("'amount' is not a finite number")
+    if value >= AMOUNT_BELOW or 0 < value < AMOUNT_SMALLEST:
+        raise PoisonRecord("'amount' is outside the range DynamoDB stores (1E-130 to 1E+126 in magnitude)")
+
+
 def parse_event(data: bytes) -> dict[str, Any]:
     """The event in one user record, or :class:`PoisonRecord` saying what is wrong."""
     try:
@@ -95,28 +153,20 @@ def parse_event(data: bytes) -> dict[str, Any]:
     for name in REQUIRED_FIELDS:
         if not isinstance(event.get(name), str) or not event[name]:
             raise PoisonRecord(f"'{name}' is missing or not a non-empty string")
-    if len(event["event_id"]) > MAX_EVENT_ID_LENGTH:
-        raise PoisonRecord(f"'event_id' is longer than {MAX_EVENT_ID_LENGTH} characters")
-    try:
-        event_time = datetime.fromisoformat(event["event_time"])
-    except ValueError:
-        raise PoisonRecord("'event_time' is not an ISO 8601 time") from None
-    if event_time.tzinfo is None:
-        raise PoisonRecord("'event_time' has no UTC offset")
     for name in OPTIONAL_STRING_FIELDS:
         if name in event and not isinstance(event[name], str):
             raise PoisonRecord(f"'{name}' is not a string")
-    amount = event.get("amount")
-    if amount is not None:
-        # JSON allows NaN, Infinity and integers beyond a double; DynamoDB stores none of them.
-        if isinstance(amount, bool) or not isinstance(amount, int | float):
-            raise PoisonRecord("'amount' is not a number")
-        try:
-            finite = math.isfinite(float(amount))
-        except OverflowError:
-            finite = False
-        if not finite:
-            raise PoisonRecord("'amount' is not a finite number")
+    for name in (*REQUIRED_FIELDS, *OPTIONAL_STRING_FIELDS):
+        if len(event.get(name) or "") > MAX_STRING_LENGTH:
+            raise PoisonRecord(f"'{name}' is longer than {MAX_STRING_LENGTH} characters")
+    _check_time(event["event_time"])
+    if event.get("amount") is not None:
+        _check_amount(event["amount"])
+    attributes = event.get("attributes")
+    if attributes is not None and (
+        not isinstance(attributes, dict) or not all(isinstance(v, str) for v in attributes.values())
+    ):
+        raise PoisonRecord("'attributes' is not an object of strings")
     return event
 
 
@@ -147,58 +197,90 @@ def _apply(item: dict[str, Any], table: str) -> bool:
             ConditionExpression="attribute_not_exists(event_id)",
         )
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        code = error.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException":
             return False
+        if code == "ValidationException":  # DynamoDB refuses the item itself: no retry helps
+            raise PoisonRecord(f"DynamoDB refused the item: {error.response['Error'].get('Message', code)}") from None
         raise
     return True
 
 
-def _park_over_age(record: KinesisStreamRecord, queue_url: str, max_age: int, age: float) -> None:
+def park(record: KinesisStreamRecord, queue_url: str, details: dict[str, Any], data: str) -> None:
+    """Send ``data`` (base64) and the record's metadata to the on-failure queue, in as many
+    messages as the data needs."""
     kinesis = record.kinesis
-    _sqs().send_message(
-        QueueUrl=queue_url,
-        MessageBody=json.dumps(
-            {
-                "condition": "RecordAgeExceeded",
-                "detectedBy": "consumer",
-                "eventSourceARN": record.event_source_arn,
-                "shardId": record.event_id.split(":", 1)[0],
-                "sequenceNumber": kinesis.sequence_number,
-                "partitionKey": kinesis.partition_key,
-                "approximateArrivalTimestamp": kinesis.approximate_arrival_timestamp,
-                "ageSeconds": round(age, 3),
-                "maximumRecordAgeSeconds": max_age,
-                "data": kinesis.data,
-            },
-            sort_keys=True,
-        ),
-    )
+    envelope = {
+        "detectedBy": "consumer",
+        "eventSourceARN": record.event_source_arn,
+        "shardId": record.event_id.split(":", 1)[0],
+        "sequenceNumber": kinesis.sequence_number,
+        "partitionKey": kinesis.partition_key,
+        "approximateArrivalTimestamp": kinesis.approximate_arrival_timestamp,
+        **details,
+    }
+    parts = [data[i : i + PARK_CHUNK_CHARACTERS] for i in range(0, len(data), PARK_CHUNK_CHARACTERS)] or [""]
+    park_id = hashlib.sha256(f"{record.event_id}:{details.get('subSequenceNumber', '')}".encode()).hexdigest()[:32]
+    for index, part in enumerate(parts):
+        message = {**envelope, "data": part}
+        if len(parts) > 1:
+            message.update(parkId=park_id, part=index + 1, parts=len(parts))
+        _sqs().send_message(QueueUrl=queue_url, MessageBody=json.dumps(message, sort_keys=True))
 
 
-def record_handler(record: KinesisStreamRecord) -> None:
+def _handle(record: KinesisStreamRecord) -> None:
     table, queue_url, max_age, ttl_days = _settings()
     kinesis = record.kinesis
     age = time.time() - kinesis.approximate_arrival_timestamp
     if age > max_age:
         logger.warning("record over the maximum age parked", sequence_number=kinesis.sequence_number, age=age)
-        _park_over_age(record, queue_url, max_age, age)
+        details = {"condition": "RecordAgeExceeded", "ageSeconds": round(age, 3), "maximumRecordAgeSeconds": max_age}
+        park(record, queue_url, details, kinesis.data)
         return
     try:
-        data = base64.b64decode(kinesis.data, validate=True)
-        user_records = deaggregate(data, kinesis.partition_key)
-        events = [(user_record, parse_event(user_record.data)) for user_record in user_records]
-    except (PoisonRecord, MalformedAggregate, ValueError) as error:
-        logger.error("poison record", sequence_number=kinesis.sequence_number, reason=str(error))
-        raise PoisonRecord(str(error)) from None
-    applied = 0
-    for user_record, event in events:
-        applied += _apply(_item(event, user_record, kinesis.sequence_number, ttl_days), table)
-    if applied < len(events):
-        logger.info("duplicates ignored", sequence_number=kinesis.sequence_number, duplicates=len(events) - applied)
+        user_records = deaggregate(base64.b64decode(kinesis.data, validate=True), kinesis.partition_key)
+    except (MalformedAggregate, ValueError) as error:
+        logger.error("poison record parked", sequence_number=kinesis.sequence_number, reason=str(error))
+        park(record, queue_url, {"condition": "PoisonRecord", "reason": str(error)[:1000]}, kinesis.data)
+        return
+    applied = duplicates = 0
+    for user_record in user_records:
+        try:
+            if _apply(_item(parse_event(user_record.data), user_record, kinesis.sequence_number, ttl_days), table):
+                applied += 1
+            else:
+                duplicates += 1
+        except PoisonRecord as error:
+            logger.error(
+                "poison user record parked",
+                sequence_number=kinesis.sequence_number,
+                sub_sequence_number=user_record.sub_sequence_number,
+                reason=str(error),
+            )
+            details = {
+                "condition": "PoisonRecord",
+                "reason": str(error)[:1000],
+                "subSequenceNumber": user_record.sub_sequence_number,
+                "userPartitionKey": user_record.partition_key,
+            }
+            park(record, queue_url, details, base64.b64encode(user_record.data).decode("ascii"))
+    if duplicates:
+        logger.info("duplicates ignored", sequence_number=kinesis.sequence_number, duplicates=duplicates)
+
+
+def record_handler(record: KinesisStreamRecord) -> None:
+    if _Batch.failed:
+        raise ShardHeldBack("an earlier record of this batch failed; retried from there")
+    try:
+        _handle(record)
+    except Exception:
+        _Batch.failed = True
+        raise
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    _Batch.failed = False
     return dict(
         process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     )

@@ -82,6 +82,8 @@ def _fields(buffer: bytes) -> list[tuple[int, int | bytes]]:
             position += length
         elif wire_type in (_FIXED64, _FIXED32):
             position += 8 if wire_type == _FIXED64 else 4
+            if position > len(buffer):
+                raise MalformedAggregate("fixed-width field runs past the end")
         else:
             raise MalformedAggregate(f"unsupported wire type {wire_type}")
     return fields

@@ -1,16 +1,19 @@
-"""The streaming pattern's stateful half: everything that holds data or keys.
+"""The streaming pattern's stateful half: everything that holds data or keys, and Firehose.
 
     producers ─► (pipeline stack: ingestion API) ─► stream (KMS, retention, shards from the sizing)
-    stream ─► (pipeline stack: Firehose) ─► data-lake bucket, events/… as Parquet ◄── Glue table (schema in the repo)
-                                                              errors/… (records Firehose could not convert)
+    stream ─► Firehose ─► data-lake bucket, events/event_date=…/… as Parquet ◄── Glue table (schema in the repo)
+                       └─► errors/… (records Firehose could not convert or partition)
     stream ─► (pipeline stack: consumer function) ─► events table (one item per event id)
                                                    └─► on-failure queue (batches given up on, over-age records)
     data key (KMS, rotating): stream, buckets, table, queue, alarm topic, log groups
     alarm topic ─► email (optional)
 
-Nothing here changes when a function, the API, Firehose or the Flink job changes, so a
-stateless change can never replace the stream, the bucket or the table; they are retained
-if the stack is deleted.
+Nothing here changes when a function, the API or the Flink job changes, so such a change
+can never replace the stream, the bucket or the table; they are retained if the stack is
+deleted. Firehose is here, not in the pipeline stack, because a delivery stream reads a
+Kinesis stream from the time it is created (the Firehose API's
+``KinesisStreamSourceDescription.DeliveryStartTimestamp``; it has no trim-horizon start):
+recreated with the pipeline, it would never deliver what was written while it was gone.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from cdk_constructs.hardened_bucket import Lifecycle
-from cdk_constructs.streaming.names import ON_FAILURE_RETENTION_DAYS, data_lake_bucket_name
+from cdk_constructs.streaming.firehose_delivery import FirehoseDelivery
+from cdk_constructs.streaming.names import ON_FAILURE_RETENTION_DAYS, data_lake_bucket_arn, data_lake_bucket_name
+from cdk_constructs.streaming.shared import encrypted_log_group
 from cdk_constructs.streaming.stores import (
     AlarmTopic,
     DataLake,
@@ -79,3 +84,17 @@ class StreamingDataStack(Stack):
         self.events_table = EventsTable(self, key=key).table
         self.on_failure = OnFailureQueue(self, key=key, retention_days=ON_FAILURE_RETENTION_DAYS).queue
         self.alarm_topic = AlarmTopic(self, key=key, email=settings.alarm_email).topic
+
+        self.firehose = FirehoseDelivery(
+            self,
+            stream_arn=self.stream.stream_arn,
+            key_arn=key.key_arn,
+            bucket_arn=data_lake_bucket_arn(config, self.partition),
+            database=self.glue_database.ref,
+            table=self.glue_table.ref,
+            log_group=encrypted_log_group(self, "FirehoseLogs", key=key, retention_days=settings.log_retention_days),
+            partition_fields=settings.partition_fields,
+            parquet_conversion=settings.parquet_conversion,
+            buffer_mib=settings.firehose_buffer_mib,
+            buffer_seconds=settings.firehose_buffer_seconds,
+        )

@@ -3,13 +3,13 @@
     producer (SigV4) ─► REST API (IAM auth, validated body, throttled) ─► Kinesis PutRecords ─► stream
     stream ─► enhanced fan-out consumer ─► event source mapping ─► consumer function ─► events table
                                             (bisect, bounded retries, maximum age)  └─► on-failure queue
-    stream ─► Firehose ─► JSON to Parquet (Glue table) ─► data lake events/event_date=…/event_type=…/
-                                                        └─► errors/… (conversion or partitioning failed)
     stream ─► enhanced fan-out consumer ─► Flink application (per-type window counts) ─► data lake window-counts/
     alarms (thresholds from the settings: analysis/streaming/alarms.py) ─► alarm topic (data stack)
 
 Everything here can be deleted and recreated without losing a record: the stream keeps
-records for its retention, and the data stack holds every store.
+records for its retention, the consumer and the Flink job start from the trim horizon (the
+consumer's writes are idempotent; Flink counts again what it reads again), and the data
+stack holds every store and Firehose (which would start at its creation time).
 """
 
 from __future__ import annotations
@@ -22,16 +22,15 @@ from constructs import Construct
 
 from analysis.streaming.alarms import alarm_specs
 from cdk_constructs.streaming.alarms import PipelineAlarms
-from cdk_constructs.streaming.consumer import StreamConsumer, encrypted_log_group
-from cdk_constructs.streaming.firehose_delivery import FirehoseDelivery
+from cdk_constructs.streaming.consumer import StreamConsumer
 from cdk_constructs.streaming.flink_application import FlinkApplication
 from cdk_constructs.streaming.ingestion_api import IngestionApi
 from cdk_constructs.streaming.names import (
-    ON_DEMAND_INITIAL_SHARDS,
     STAGE_NAME,
     data_lake_bucket_arn,
     data_lake_bucket_name,
 )
+from cdk_constructs.streaming.shared import encrypted_log_group
 from org_config.model import OrgConfig
 from org_config.streaming_sizing import StreamSizing
 from stacks.streaming.data import StreamingDataStack
@@ -58,10 +57,6 @@ class StreamingPipelineStack(Stack):
         def log_group(construct_id: str) -> logs.LogGroup:
             return encrypted_log_group(self, construct_id, key=key, retention_days=settings.log_retention_days)
 
-        # One concurrent batch per shard and parallelization slot: the most the event source runs.
-        shards = sizing.shards
-        if settings.capacity_mode == "on-demand":
-            shards = max(sizing.shards, ON_DEMAND_INITIAL_SHARDS)
         self.consumer = StreamConsumer(
             self,
             settings=settings,
@@ -69,7 +64,9 @@ class StreamingPipelineStack(Stack):
             events_table=data.events_table,
             on_failure=data.on_failure,
             key=key,
-            reserved_concurrency=shards * settings.parallelization_factor,
+            # The sizing derives both from the load and the stated write latency.
+            parallelization_factor=sizing.parallelization_factor,
+            reserved_concurrency=sizing.consumer_concurrency,
         )
         self.ingestion = IngestionApi(
             self,
@@ -79,19 +76,6 @@ class StreamingPipelineStack(Stack):
             rate_limit_per_second=settings.api_rate_limit_per_second,
             burst_limit=settings.api_burst_limit,
             logging_role_exists=api_gateway_logging_role_exists,
-        )
-        self.firehose = FirehoseDelivery(
-            self,
-            stream_arn=stream.stream_arn,
-            key_arn=key.key_arn,
-            bucket_arn=bucket_arn,
-            database=data.glue_database.ref,
-            table=data.glue_table.ref,
-            log_group=log_group("FirehoseLogs"),
-            partition_fields=settings.partition_fields,
-            parquet_conversion=settings.parquet_conversion,
-            buffer_mib=settings.firehose_buffer_mib,
-            buffer_seconds=settings.firehose_buffer_seconds,
         )
         self.flink = FlinkApplication(
             self,
@@ -109,7 +93,7 @@ class StreamingPipelineStack(Stack):
                 "stream": {"StreamName": stream.stream_name},
                 "function": {"FunctionName": self.consumer.function.function.function_name},
                 "queue": {"QueueName": data.on_failure.queue_name},
-                "delivery_stream": {"DeliveryStreamName": self.firehose.delivery_stream.ref},
+                "delivery_stream": {"DeliveryStreamName": data.firehose.delivery_stream.ref},
                 "application": {"Application": self.flink.application.ref},
                 "api": {"ApiName": self.ingestion.api.rest_api_name, "Stage": STAGE_NAME},
             },

@@ -10,6 +10,8 @@ from types import ModuleType
 
 import pytest
 
+from org_config import load_config
+
 FLINK_DIR = Path(__file__).resolve().parents[2] / "flink" / "streaming"
 if str(FLINK_DIR) not in sys.path:
     sys.path.insert(0, str(FLINK_DIR))
@@ -47,12 +49,54 @@ def test_out_of_order_events_inside_the_window_still_count() -> None:
     assert _counts(run) == [("a", 0, 3)]
 
 
-def test_late_events_are_dropped_not_added_to_a_closed_window() -> None:
+def test_late_events_are_counted_as_dropped_not_added_to_a_closed_window() -> None:
     run = windows.simulate([("a", 1_000), MINUTE - 1, ("a", 2_000), ("a", 61_000), 2 * MINUTE - 1], MINUTE)
     assert _counts(run) == [("a", 0, 1), ("a", MINUTE, 1)]
     assert run.dropped_late == 1
-    lenient = windows.simulate([("a", 1_000), MINUTE - 1, ("a", 2_000)], MINUTE, allowed_lateness_ms=5_000)
+    # With 5 s of allowed lateness the window waits: the late event counts, once.
+    lenient = windows.simulate(
+        [("a", 1_000), MINUTE - 1, ("a", 2_000), MINUTE + 4_998, MINUTE + 4_999], MINUTE, allowed_lateness_ms=5_000
+    )
+    assert (lenient.dropped_late, _counts(lenient)) == (0, [("a", 0, 2)])
+
+
+POISON = [
+    "{not json",
+    b"\xff\xfe",
+    '["a list"]',
+    '{"event_type": "click"}',
+    '{"event_type": "click", "event_time": 1764237600}',  # an epoch number
+    '{"event_type": "click", "event_time": "yesterday"}',
+    '{"event_type": "click", "event_time": "2026-11-27T10:00:00"}',  # no offset
+    '{"event_type": 7, "event_time": "2026-11-27T10:00:00Z"}',
+    '{"event_time": "2026-11-27T10:00:00Z"}',
+    "null",
+]
+
+
+@pytest.mark.parametrize("line", POISON)
+def test_a_record_the_job_cannot_count_is_dropped_and_counted_not_raised(line: str | bytes) -> None:
+    assert windows.parse_event(line) is None
+    good = '{"event_type": "click", "event_time": "1970-01-01T00:00:01Z"}'
+    run = windows.simulate([good, line, good, MINUTE - 1], MINUTE)
+    assert (run.dropped_unparsable, _counts(run)) == (1, [("click", 0, 2)])
+
+
+def test_a_shard_read_ten_seconds_behind_loses_no_event_within_the_allowed_lateness() -> None:
+    """One source task reads two shards; shard B is read 10 s behind shard A, so the
+    watermark (from A's events, 5 s out of orderness) runs 5 s ahead of B's events."""
+    arrivals: list[tuple[str, int] | int] = []
+    for second in range(10, 130):
+        arrivals.append(("a", second * 1000))
+        arrivals.append(("b", (second - 10) * 1000))
+        arrivals.append((second - 5) * 1000 - 1)  # the watermark after A's event
+    strict = windows.simulate(arrivals, MINUTE)
+    assert strict.dropped_late > 0  # without lateness, B's events at each window's end are lost
+    settings = load_config().streaming
+    lenient = windows.simulate(arrivals, MINUTE, allowed_lateness_ms=settings.flink_allowed_lateness_seconds * 1000)
     assert lenient.dropped_late == 0
+    # The first window closes 60 s late, with every event of both shards in it.
+    assert sorted(_counts(lenient)) == [("a", 0, 50), ("b", 0, 60)]
 
 
 def test_each_window_is_emitted_once() -> None:
@@ -62,7 +106,9 @@ def test_each_window_is_emitted_once() -> None:
 
 def test_job_reads_event_time_and_writes_json_lines() -> None:
     line = '{"event_id": "e1", "event_type": "click", "event_time": "2026-11-27T10:00:30+00:00"}'
-    assert job.event_time_ms(line) == int(datetime(2026, 11, 27, 10, 0, 30, tzinfo=UTC).timestamp() * 1000)
+    moment = int(datetime(2026, 11, 27, 10, 0, 30, tzinfo=UTC).timestamp() * 1000)
+    assert windows.parse_event(line) == ("click", moment)
+    assert job.parse_event is windows.parse_event  # the job counts with these very functions
     window = windows.WindowCount("click", 0, MINUTE, 3)
     assert job.to_json(window) == '{"count": 3, "event_type": "click", "window_end": 60000, "window_start": 0}'
 

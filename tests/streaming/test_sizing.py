@@ -95,10 +95,90 @@ def test_enhanced_fan_out_consumers_never_add_shards() -> None:
     assert sizing.shards == 3
 
 
-def test_get_records_calls_above_five_per_shard_warn() -> None:
-    assert size_stream(_load(classic_consumer_polls_per_second=(1, 1, 1, 1, 1))).warnings == ()
-    (warning,) = size_stream(_load(classic_consumer_polls_per_second=(5, 1))).warnings
-    assert "GetRecords 6 times per second" in warning
+def test_get_records_calls_above_five_per_shard_are_refused() -> None:
+    assert size_stream(_load(classic_consumer_polls_per_second=(1, 1, 1, 1, 1))).refusals == ()
+    (refusal,) = size_stream(_load(classic_consumer_polls_per_second=(5, 1))).refusals
+    assert "GetRecords 6 times per second" in refusal
+
+
+def test_headroom_below_one_and_average_above_maximum_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"^headroom: must be at least 1 \(1.0 = no spare capacity\)$"):
+        _load(headroom=0.99)
+    assert size_stream(_load(headroom=1)).shards == 1
+    with pytest.raises(ValueError, match=r"^average_record_kib: must not exceed max_record_kib$"):
+        _load(average_record_kib=1.001, max_record_kib=1)
+    assert _load(average_record_kib=1, max_record_kib=1).average_record_kib == 1
+
+
+def test_fan_out_read_shards_only_with_a_fan_out_consumer() -> None:
+    # 10 MiB/s: five shards' worth of one fan-out reader, but there is none.
+    heavy = _load(records_per_second=10_240, average_record_kib=1, max_record_kib=1)
+    assert size_stream(heavy).read_shards_for_enhanced_fan_out == 0
+    one = StreamLoad(records_per_second=10_240, average_record_kib=1, max_record_kib=1, enhanced_fan_out_consumers=1)
+    assert size_stream(one).read_shards_for_enhanced_fan_out == 5
+
+
+def _consumer(records: float, ms: float, **overrides: object) -> StreamLoad:
+    values: dict[str, object] = {
+        "records_per_second": records,
+        "average_record_kib": 0.5,
+        "max_record_kib": 1,
+        "consumer_milliseconds_per_write": ms,
+    }
+    values.update(overrides)
+    return StreamLoad(**values)  # type: ignore[arg-type]
+
+
+def test_consumer_concurrency_follows_the_load_and_the_write_latency() -> None:
+    """The example: 3,000 events/s x 1.25 at 10 ms a write needs 37.5 batches in flight: 38;
+    over 4 shards that is 10 a shard (40 in all), carrying 4,000 events/s."""
+    sizing = size_stream(_consumer(3_000, 10, average_record_kib=1, max_record_kib=64, headroom=1.25))
+    assert (sizing.consumer_batches_needed, sizing.shards, sizing.parallelization_factor) == (38, 4, 10)
+    assert sizing.consumer_concurrency == 40
+    assert sizing.consumer_events_per_second == 4_000
+    # The issue's measurement: 8 batches in flight at 5 ms carry 1,600 events/s, not 3,000.
+    issue = _consumer(3_000, 5, parallelization_factor=2, average_record_kib=1, headroom=1.25)
+    assert size_stream(issue).consumer_events_per_second == 1_600
+    # Exactly enough: 1,000 events/s at 4 ms need 4 batches; one shard, factor 4.
+    exact = size_stream(_consumer(1_000, 4))
+    assert (exact.consumer_batches_needed, exact.shards, exact.parallelization_factor) == (4, 1, 4)
+    assert exact.consumer_events_per_second == 1_000
+    # One more: 5 batches, and 2 shards for the records: 3 a shard.
+    over = size_stream(_consumer(1_001, 4))
+    assert (over.consumer_batches_needed, over.shards, over.parallelization_factor) == (5, 2, 3)
+
+
+def test_a_slow_write_adds_shards_past_ten_batches_a_shard() -> None:
+    # 1,000 events/s at 25 ms: 25 batches, more than one shard's 10: 3 shards of 9.
+    sizing = size_stream(_consumer(1_000, 25))
+    assert (sizing.shards_for_consumer, sizing.shards, sizing.parallelization_factor) == (3, 3, 9)
+    assert sizing.deciding == "the consumer's writes (10 batches per shard at most)"
+    assert size_stream(_consumer(1_000, 10)).shards == 1
+
+
+def test_a_stated_parallelization_factor_below_the_need_is_refused() -> None:
+    assert size_stream(_consumer(1_000, 4, parallelization_factor=4)).refusals == ()
+    (refusal,) = size_stream(_consumer(1_000, 4, parallelization_factor=3)).refusals
+    assert refusal == (
+        "parallelization_factor: 3 batches per shard carry 750 events/s at 4 ms per write, below the "
+        "1000 events/s of the load with headroom: needs 4 (or leave it out to derive it)"
+    )
+    # More than needed is the user's choice.
+    assert size_stream(_consumer(1_000, 4, parallelization_factor=10)).consumer_concurrency == 10
+
+
+def test_on_demand_counts_the_shards_it_starts_with_and_warns_above_them() -> None:
+    small = size_stream(_consumer(100, 10, on_demand=True))
+    assert (small.shards, small.concurrency_shards, small.consumer_concurrency) == (1, 4, 4)
+    assert small.warnings == ()
+    at_start = size_stream(_consumer(4_000, 1, on_demand=True, average_record_kib=1, max_record_kib=1))
+    assert at_start.warnings == ()  # 4,000 records/s of 1 KiB: 3.9 MiB/s, within both
+    (records,) = size_stream(_consumer(4_001, 1, on_demand=True)).warnings
+    assert records.startswith("on-demand start: the stated load (4001 records/s, 1.95 MiB/s) is more than a new")
+    (mib,) = size_stream(_consumer(1_025, 1, on_demand=True, average_record_kib=4, max_record_kib=4)).warnings
+    assert "(1025 records/s, 4 MiB/s)" in mib
+    assert size_stream(_consumer(1_024, 1, on_demand=True, average_record_kib=4, max_record_kib=4)).warnings == ()
+    assert size_stream(_consumer(4_001, 1)).warnings == ()  # provisioned streams start at their size
 
 
 def test_hot_partition_key_warning_at_one_shard() -> None:
@@ -124,3 +204,15 @@ def test_costs_scale_with_the_shard_count_and_mode() -> None:
     on_demand = dict(on_demand_cost(load, CURRENT_PRICES, hours=730).lines)
     assert on_demand["stream hours"] == pytest.approx(0.04 * 730)
     assert on_demand["data in"] == pytest.approx(3_000 * 3_600 * 730 / 1024 / 1024 * 0.08, abs=0.01)
+
+
+def test_the_sizing_table_shows_the_consumer_s_derivation() -> None:
+    from analysis.streaming.report import render_sizing
+    from org_config import load_config
+
+    settings = load_config().streaming
+    table = render_sizing(settings, settings.sizing(), 4)
+    assert "| consumer: batches in flight the load needs | 3,750 events/s x 10 ms = 38 |" in table
+    assert "| parallelization factor (derived) | ceil(38 / 4 shards) = 10 |" in table
+    assert "| consumer reserved concurrency | 4 shards x 10 = 40 |" in table
+    assert "| consumer carries | 4,000 events/s (3,750 needed with the headroom) |" in table

@@ -79,6 +79,34 @@ INVALID = [
         "streaming.expire_after_days: must not be shorter than data_lake_object_lock_days",
     ),
     (_set(shards=4), "streaming.shards: unknown key"),
+    # The consumer must carry the load (10 ms a write: 38 batches over 4 shards).
+    (
+        _set(parallelization_factor=9),
+        "streaming.parallelization_factor: 9 batches per shard carry 3600 events/s at 10 ms per write, below "
+        "the 3750 events/s of the load with headroom: needs 10 (or leave it out to derive it)",
+    ),
+    (
+        _set(consumer_milliseconds_per_write=200),
+        "streaming.consumer_timeout_seconds: a batch of 500 events at 200 ms per write takes 100 s; the timeout "
+        "must be at least twice that",
+    ),
+    (_set(consumer_milliseconds_per_write=0), "streaming.consumer_milliseconds_per_write: Input should be greater"),
+    # The account's quotas: 5,000,000 records/s is 6,104 shards and far more concurrency.
+    (
+        _set(records_per_second=5_000_000),
+        "streaming.account_shard_quota: the load needs 6,250 shards, more than the account's 1,000",
+    ),
+    (
+        _set(records_per_second=5_000_000, account_shard_quota=20_000),
+        "streaming.account_concurrency_quota: the consumer reserves 62,500 concurrent executions, more than the "
+        "900 the account's 1,000 leave after the 100 Lambda keeps unreserved",
+    ),
+    (
+        _set(records_per_second=73_000),
+        "streaming.account_concurrency_quota: the consumer reserves 920 concurrent executions",
+    ),
+    (_set(account_concurrency_quota=999), "streaming.account_concurrency_quota: Input should be greater than or"),
+    (_set(account_shard_quota=0), "streaming.account_shard_quota: Input should be greater than or equal to 1"),
 ]
 
 
@@ -92,6 +120,53 @@ def test_invalid_streaming_settings_name_field_and_rule(mutate: Any, expected: s
     assert "\n" not in message, "the error must be one line"
     assert message.startswith("org.yaml: ")
     assert expected in message
+
+
+def test_account_is_required_when_the_section_is_present() -> None:
+    data = _example()
+    del data["streaming"]["account"]
+    with pytest.raises(ConfigError) as error:
+        parse_config(yaml.safe_dump(data, sort_keys=False), source="org.yaml")
+    assert str(error.value).startswith("org.yaml: streaming.account: ")
+    assert "required" in str(error.value).lower()
+
+
+def test_every_problem_of_the_section_in_one_line() -> None:
+    data = _example()
+    data["streaming"].update(
+        firehose_buffer_mib=32, api_burst_limit=50, transition_to_glacier_days=20, partition_fields=["region"]
+    )
+    with pytest.raises(ConfigError) as error:
+        parse_config(yaml.safe_dump(data, sort_keys=False), source="org.yaml")
+    message = str(error.value)
+    assert "\n" not in message
+    for field in ("firehose_buffer_mib", "api_burst_limit", "transition_to_glacier_days", "partition_fields[0]"):
+        assert f"streaming.{field}: " in message
+
+
+def test_quota_boundaries_are_allowed() -> None:
+    """72,000 events/s x 1.25: 90 shards of 10 batches, exactly the 900 the default quota
+    leaves reservable; a raised quota admits the 920 of 73,000 events/s."""
+    data = _example()
+    data["streaming"].update(records_per_second=72_000)
+    assert parse_config(yaml.safe_dump(data, sort_keys=False)).streaming.reserved_concurrency() == 900
+    data["streaming"].update(records_per_second=73_000, account_concurrency_quota=2_000)
+    assert parse_config(yaml.safe_dump(data, sort_keys=False)).streaming.reserved_concurrency() == 920
+
+
+def test_reserved_concurrency_is_the_consumer_concurrency() -> None:
+    settings = load_config().streaming
+    assert settings.reserved_concurrency() == 40  # 4 shards x 10 batches
+    data = _example()
+    data["streaming"].update(capacity_mode="on-demand", records_per_second=100, parallelization_factor=3)
+    assert parse_config(yaml.safe_dump(data, sort_keys=False)).streaming.reserved_concurrency() == 12
+
+
+def test_on_demand_above_its_starting_capacity_is_a_warning() -> None:
+    data = _example()
+    data["streaming"].update(capacity_mode="on-demand", records_per_second=6_000)
+    sizing = parse_config(yaml.safe_dump(data, sort_keys=False)).streaming.sizing()
+    assert any(w.startswith("on-demand start: the stated load (6000 records/s") for w in sizing.warnings)
 
 
 def test_boundaries_that_are_allowed() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,8 @@ from org_config.streaming_schema import DATE_PARTITION, EVENT_COLUMNS, REQUIRED_
 from stacks.streaming.placement import build_streaming
 from tests.streaming.consumer_support import consumer
 from tests.support.synthesis import Synthesis, new_app, synthesize, temporary_outdir
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG = load_config()
 SETTINGS = CONFIG.streaming
@@ -65,7 +68,6 @@ def _changed() -> tuple[OrgConfig, Synthesis]:
         flink_checkpoint_interval_seconds=120,
         lambda_consumer="classic",
         flink_parallelism=4,
-        parallelization_factor=3,
         partition_fields=["event_type", "source"],
         hottest_key_share=0.5,  # 3,000 records/s on one key: three shards' worth
     )
@@ -104,7 +106,8 @@ def test_event_source_mapping_carries_the_settings(synthesis: Synthesis) -> None
     mapping = _one(template, "AWS::Lambda::EventSourceMapping")
     assert mapping["BatchSize"] == SETTINGS.batch_size
     assert mapping["MaximumBatchingWindowInSeconds"] == SETTINGS.batching_window_seconds
-    assert mapping["ParallelizationFactor"] == SETTINGS.parallelization_factor
+    # Derived: 3,750 events/s at 10 ms a write need 38 batches in flight, 10 on each of 4 shards.
+    assert mapping["ParallelizationFactor"] == SETTINGS.sizing().parallelization_factor == 10
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["MaximumRetryAttempts"] == SETTINGS.maximum_retry_attempts >= 0
     assert mapping["MaximumRecordAgeInSeconds"] == SETTINGS.maximum_record_age_seconds
@@ -122,7 +125,8 @@ def test_classic_consumer_reads_the_stream_itself() -> None:
     template = changed.stack(PIPELINE).template
     mapping = _one(template, "AWS::Lambda::EventSourceMapping")
     assert "Fn::GetAtt" not in mapping["EventSourceArn"] or "ConsumerARN" not in str(mapping["EventSourceArn"])
-    assert mapping["ParallelizationFactor"] == 3
+    # 7,500 events/s at 10 ms: 75 batches over 8 shards, 10 each.
+    assert mapping["ParallelizationFactor"] == 10
     assert len(_of_type(template, "AWS::Kinesis::StreamConsumer")) == 1  # Flink only
 
 
@@ -133,7 +137,7 @@ def test_consumer_concurrency_covers_every_shard_and_slot(synthesis: Synthesis) 
         for f in _of_type(template, "AWS::Lambda::Function").values()
         if f["Properties"]["Handler"] == "consumer.handler"
     )
-    assert function["ReservedConcurrentExecutions"] == SETTINGS.sizing().shards * SETTINGS.parallelization_factor
+    assert function["ReservedConcurrentExecutions"] == SETTINGS.reserved_concurrency() == 4 * 10
     environment = function["Environment"]["Variables"]
     assert environment["MAXIMUM_RECORD_AGE_SECONDS"] == str(SETTINGS.maximum_record_age_seconds)
 
@@ -155,8 +159,9 @@ def test_ingestion_api_is_iam_authorized_validated_and_throttled(synthesis: Synt
     assert (records["minItems"], records["maxItems"]) == (1, 500)
     assert records["items"]["properties"]["data"]["required"] == list(REQUIRED_FIELDS)
     time_pattern = re.compile(records["items"]["properties"]["data"]["properties"]["event_time"]["pattern"])
-    assert time_pattern.match("2026-11-27T10:00:00+01:00") and time_pattern.match("2026-11-27T10:00:00.123Z")
+    assert time_pattern.match("2026-11-27T10:00:00+00:00") and time_pattern.match("2026-11-27T10:00:00.123Z")
     assert not time_pattern.match("2026-11-27T10:00:00") and not time_pattern.match("yesterday")
+    assert not time_pattern.match("2026-11-27T10:00:00+01:00")  # UTC only: the date partition is the UTC date
     stage = _one(template, "AWS::ApiGateway::Stage")
     (settings,) = stage["MethodSettings"]
     assert settings["ThrottlingRateLimit"] == SETTINGS.api_rate_limit_per_second
@@ -166,7 +171,7 @@ def test_ingestion_api_is_iam_authorized_validated_and_throttled(synthesis: Synt
 
 
 def test_firehose_converts_to_parquet_and_partitions_by_schema_fields(synthesis: Synthesis) -> None:
-    template = synthesis.stack(PIPELINE).template
+    template = synthesis.stack(DATA).template
     s3 = _one(template, "AWS::KinesisFirehose::DeliveryStream")["ExtendedS3DestinationConfiguration"]
     assert s3["BufferingHints"] == {
         "IntervalInSeconds": SETTINGS.firehose_buffer_seconds,
@@ -194,7 +199,7 @@ def test_glue_table_schema_is_the_one_in_the_repository(synthesis: Synthesis) ->
 
 def test_partitioning_follows_the_configured_fields() -> None:
     _, changed = _changed()
-    s3 = _one(changed.stack(PIPELINE).template, "AWS::KinesisFirehose::DeliveryStream")[
+    s3 = _one(changed.stack(DATA).template, "AWS::KinesisFirehose::DeliveryStream")[
         "ExtendedS3DestinationConfiguration"
     ]
     assert s3["Prefix"].endswith(
@@ -239,6 +244,7 @@ def test_every_alarm_has_its_derived_threshold_and_an_action(synthesis: Synthesi
     assert thresholds["ReadThrottledAlarm"] == 1 * 4 * 60 * 0.10  # Firehose polls 4 shards
     assert thresholds["FirehoseFreshnessAlarm"] == 2 * 300 + 60
     assert thresholds["FlinkCheckpointDurationAlarm"] == 60_000
+    assert thresholds["FlinkBehindAlarm"] == 24 * 3_600_000 * 0.25  # the Flink reader, like the stream's
 
 
 MOVING = {
@@ -249,6 +255,7 @@ MOVING = {
     "ReadThrottledAlarm": 2 * 8 * 60 * 0.10,
     "FirehoseFreshnessAlarm": 2 * 600 + 60,  # buffer interval 300 -> 600 s
     "FlinkCheckpointDurationAlarm": 120_000,  # checkpoint interval 60 -> 120 s
+    "FlinkBehindAlarm": 48 * 3_600_000 * 0.50,
 }
 
 
@@ -312,3 +319,27 @@ def test_a_hot_partition_key_is_a_synth_warning(synthesis: Synthesis) -> None:
     assert any(
         w.startswith("hot partition key: the busiest key carries 3000 records/s") for w in warnings(changed.outdir)
     )
+
+
+def test_firehose_lives_with_the_stores_so_a_pipeline_recreate_loses_nothing(synthesis: Synthesis) -> None:
+    """A delivery stream reads a Kinesis stream from the time it is created; in the data
+    stack it is not recreated with the pipeline, and the pipeline's readers start from the
+    trim horizon."""
+    pipeline = synthesis.stack(PIPELINE).template
+    assert not _of_type(pipeline, "AWS::KinesisFirehose::DeliveryStream")
+    delivery = _one(synthesis.stack(DATA).template, "AWS::KinesisFirehose::DeliveryStream")
+    assert delivery["DeliveryStreamType"] == "KinesisStreamAsSource"
+    assert _one(pipeline, "AWS::Lambda::EventSourceMapping")["StartingPosition"] == "TRIM_HORIZON"
+    application = _one(pipeline, "AWS::KinesisAnalyticsV2::Application")
+    groups = application["ApplicationConfiguration"]["EnvironmentProperties"]["PropertyGroups"]
+    job = next(g["PropertyMap"] for g in groups if g["PropertyGroupId"] == "job")
+    assert job["allowed_lateness_seconds"] == str(SETTINGS.flink_allowed_lateness_seconds)
+    flink_source = (ROOT / "flink" / "streaming" / "window_counts_job.py").read_text()
+    assert '"flink.stream.initpos": "TRIM_HORIZON"' in flink_source
+
+
+def test_an_on_demand_stream_above_its_starting_capacity_is_a_synth_warning() -> None:
+    _, changed = _changed()  # on demand, 6,000 records/s: above the 4,000 a new stream takes
+    metadata = json.loads((changed.outdir / f"{DATA}.metadata.json").read_text())
+    warnings = [str(e["data"]) for entries in metadata.values() for e in entries if e["type"] == "aws:cdk:warning"]
+    assert any(w.startswith("on-demand start: the stated load (6000 records/s") for w in warnings)

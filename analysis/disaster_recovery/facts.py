@@ -2,7 +2,7 @@
 :class:`Facts` that the RPO, the runbooks and the cost are derived from.
 
 Resources are selected by type and region, never by logical id; values built with
-intrinsic functions are read as text (:func:`_text`) only to find a region or a name.
+intrinsic functions are read as text (:func:`template_text`) only to find a region or a name.
 """
 
 from __future__ import annotations
@@ -32,14 +32,17 @@ def _resources(stacks: Iterable[StackTemplate]) -> list[Resource]:
     return found
 
 
-def _text(value: Any) -> str:
+def template_text(value: Any) -> str:
     """A template value as text, with intrinsic functions kept as JSON: enough to find a
-    region or a name inside an ARN built with ``Fn::Join``."""
+    region or a name inside an ARN built with ``Fn::Join``. Any other intrinsic (``Ref``,
+    ``Fn::Sub``, ``Fn::GetStackOutput``...) and a malformed ``Fn::Join`` stay JSON text,
+    which matches no region or name: the fact is then not found, never guessed."""
     if isinstance(value, str):
         return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(_text(part) for part in parts)
+    if isinstance(value, dict) and len(value) == 1 and "Fn::Join" in value:
+        join = value["Fn::Join"]
+        if isinstance(join, list) and len(join) == 2 and isinstance(join[0], str) and isinstance(join[1], list):
+            return join[0].join(template_text(part) for part in join[1])
     return json.dumps(value, sort_keys=True)
 
 
@@ -59,8 +62,10 @@ def backup_interval_hours(schedule: str) -> int:
     match = re.fullmatch(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)", schedule.strip())
     if match is None:
         raise ValueError(f"not a cron schedule: {schedule}")
-    minute, hour, day, _month, weekday, _year = match.groups()
-    if not minute.isdigit() or day not in ("*", "?") or weekday not in ("*", "?"):
+    minute, hour, day, month, weekday, year = match.groups()
+    # A weekly, monthly or yearly schedule (a day of the week or month, a month, a year)
+    # runs far less often than its hour field says: refuse it rather than read it as daily.
+    if not minute.isdigit() or day not in ("*", "?") or weekday not in ("*", "?") or (month, year) != ("*", "*"):
         raise ValueError(f"only schedules at a fixed minute every N hours or daily are analysed: {schedule}")
     if hour == "*":
         return 1
@@ -175,7 +180,7 @@ def extract_facts(stacks: Iterable[StackTemplate], *, home_region: str, dr_regio
     start_window = 0
     for plan in (r for r in resources if r.type == "AWS::Backup::BackupPlan"):
         for rule in plan.properties["BackupPlan"]["BackupPlanRule"]:
-            copies = [_text(c.get("DestinationBackupVaultArn")) for c in rule.get("CopyActions", [])]
+            copies = [template_text(c.get("DestinationBackupVaultArn")) for c in rule.get("CopyActions", [])]
             if any(f":backup:{dr_region}:" in arn for arn in copies):
                 interval = backup_interval_hours(rule["ScheduleExpression"])
                 start_window = int(rule.get("StartWindowMinutes", 480))  # AWS Backup's default: 8 hours
@@ -203,7 +208,7 @@ def extract_facts(stacks: Iterable[StackTemplate], *, home_region: str, dr_regio
     rtc = False
     for bucket in (r for r in resources if r.type == "AWS::S3::Bucket" and r.region == home_region):
         for rule in bucket.properties.get("ReplicationConfiguration", {}).get("Rules", []):
-            if rule.get("Status") != "Enabled" or not _text(rule["Destination"]["Bucket"]).endswith(dr_region):
+            if rule.get("Status") != "Enabled" or not template_text(rule["Destination"]["Bucket"]).endswith(dr_region):
                 continue
             replicated = True
             rtc = rtc or rule["Destination"].get("ReplicationTime", {}).get("Status") == "Enabled"

@@ -70,11 +70,9 @@ def object_index_reservation(index: ObjectIndex, home: str) -> ConcurrencyReserv
 
 def streaming_reservation(streaming: Streaming, home: str) -> ConcurrencyReservation:
     """The consumer: one concurrent batch per shard and parallelization slot."""
-    shards = streaming.sizing().shards
-    if streaming.capacity_mode == "on-demand":
-        shards = max(shards, _ON_DEMAND_INITIAL_SHARDS)
-    executions = shards * streaming.parallelization_factor
-    what = f"streaming consumer ({shards} shards x parallelization {streaming.parallelization_factor})"
+    sizing = streaming.sizing()
+    executions = streaming.reserved_concurrency()  # the sizing's derivation, as the stack reserves it
+    what = f"streaming consumer ({sizing.concurrency_shards} shards x parallelization {sizing.parallelization_factor})"
     return ConcurrencyReservation(streaming.account, home, what, executions)
 
 

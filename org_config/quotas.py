@@ -26,10 +26,6 @@ from org_config.streaming import Streaming
 # account concurrency value that is shown, minus 100" ("Configuring reserved concurrency
 # for a function", AWS Lambda Developer Guide).
 LAMBDA_UNRESERVED_MINIMUM = 100
-# The consumer's reserved concurrency counts at least this many shards for an on-demand
-# stream (the shards Kinesis starts one with; the streaming stacks use the same figure).
-_ON_DEMAND_INITIAL_SHARDS = 4
-
 
 class AccountQuotas(_Model):
     """Account quotas the config is checked against, at AWS's defaults. Raise one here only

@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from analysis.assembly import StackTemplate, read_assembly
+from analysis.deployment.plan import DeploymentPlan, build_plan
 from analysis.sandbox.cost import pattern_of, render_cost, sandbox_cost
 from analysis.sandbox.teardown import kept, left_after_teardown, render_plan, teardown_plan
 from org_config import ConfigError, OrgConfig, parse_config
@@ -181,33 +182,21 @@ def _synthesize(config_file: Path, config: OrgConfig, outdir: Path) -> list[Stac
     return _SYNTHESIZED[key]
 
 
-def deployment_order(stacks: Sequence[StackTemplate], outdir: Path) -> list[StackTemplate]:
-    """The stacks with every dependency before its dependents (the manifest's order)."""
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    artifacts = manifest["artifacts"]
-    by_id = {name: artifact for name, artifact in artifacts.items() if artifact["type"] == "aws:cloudformation:stack"}
-    names = {s.name: s for s in stacks}
-    ordered: list[str] = []
-
-    def visit(artifact_id: str) -> None:
-        if artifact_id in ordered:
-            return
-        for dependency in by_id[artifact_id].get("dependencies", []):
-            if dependency in by_id:
-                visit(dependency)
-        ordered.append(artifact_id)
-
-    for artifact_id in sorted(by_id):
-        visit(artifact_id)
-    return [names[by_id[a].get("displayName", a)] for a in ordered]
-
-
-def bootstrap_commands(config: OrgConfig, stacks: Sequence[StackTemplate]) -> list[list[str]]:
-    """One ``cdk bootstrap`` per region the stacks use, in the sandbox account (no trust: the
-    caller deploys into their own account)."""
-    regions = sorted({s.region for s in stacks}, key=lambda r: (r != config.regions.home, r))
+def sandbox_plan(config: OrgConfig, stacks: Sequence[StackTemplate]) -> DeploymentPlan:
+    """The deployment plan of the sandbox assembly: its waves, and one bootstrap per region,
+    deployed with the sandbox account's own credentials (so no bootstrap needs a trust)."""
     account = config.sandbox.account_id if config.sandbox else ""
-    return [[str(CDK), "bootstrap", f"aws://{account}/{region}"] for region in regions]
+    return build_plan(stacks, deployer_account=account)
+
+
+def in_plan_order(plan: DeploymentPlan, stacks: Sequence[StackTemplate]) -> list[StackTemplate]:
+    by_name = {stack.name: stack for stack in stacks}
+    return [by_name[planned.name] for planned in plan.stacks]
+
+
+def bootstrap_commands(plan: DeploymentPlan) -> list[list[str]]:
+    """The plan's ``cdk bootstrap`` commands, run through this project's CDK CLI."""
+    return [[str(CDK), *shlex.split(b.command())[1:]] for b in plan.bootstraps]
 
 
 def deploy_command(outdir: Path, stacks: Sequence[StackTemplate]) -> list[str]:
@@ -239,34 +228,52 @@ def _confirm(question: str, assume_yes: bool) -> bool:
     return input(f"{question} Type 'yes' to go on: ").strip() == "yes"
 
 
-def _print_plan(config: OrgConfig, stacks: Sequence[StackTemplate]) -> None:
+def _print_plan(config: OrgConfig, plan: DeploymentPlan, stacks: Sequence[StackTemplate]) -> None:
     print("Not deployable to one account (they need an organization):")
     for name, reason in ORGANIZATION_ONLY.items():
         print(f"  {name}: {reason}")
     print(f"\nStacks, in deployment order (account {config.sandbox.account_id if config.sandbox else ''}):")
-    for stack in stacks:
-        print(f"  {stack.name:<36} {stack.region:<16} {pattern_of(stack)}")
+    by_name = {stack.name: stack for stack in stacks}
+    for planned in plan.stacks:
+        stack = by_name[planned.name]
+        print(f"  {stack.name:<36} {stack.region:<16} wave {planned.wave:<3} {pattern_of(stack)}")
+
+
+def flink_connector_problem() -> str | None:
+    """Why the streaming pipeline's Flink application cannot be deployed yet, or ``None``:
+    the check every deploy path runs (``flink/connector_jar.py``), in its own process."""
+    check = [sys.executable, "-m", "flink.connector_jar", "check"]
+    result = subprocess.run(check, cwd=ROOT, capture_output=True, text=True, check=False)
+    return None if result.returncode == 0 else (result.stdout + result.stderr).strip() or "the check failed"
 
 
 def deploy(args: argparse.Namespace) -> int:
     config_file, config = _profile(args)
+    connector = flink_connector_problem() if config.builds("streaming") else None
+    if connector and not args.dry_run:
+        # The JAR goes into the application's code asset at synth: it must be there first.
+        raise SandboxError(f"streaming: {connector}; run `make flink-connector` first")
     outdir = config_file.parent / "assembly"
-    stacks = deployment_order(_synthesize(config_file, config, outdir), outdir)
-    _print_plan(config, stacks)
+    synthesized = _synthesize(config_file, config, outdir)
+    plan = sandbox_plan(config, synthesized)
+    stacks = in_plan_order(plan, synthesized)
+    _print_plan(config, plan, stacks)
     print("\nBootstrap (once per region; safe to repeat):")
-    for command in bootstrap_commands(config, stacks):
+    for command in bootstrap_commands(plan):
         print(f"  {_show(command)}")
     print("\nEstimated cost at rest, before any request (USD):")
     print(render_cost(sandbox_cost(config, stacks)))
     print("\nDeploy:")
     print(f"  {_show(deploy_command(outdir, stacks))}")
+    if connector:
+        print(f"\nBefore a real deploy: streaming: {connector}; run `make flink-connector` first.")
     if args.dry_run:
         print("\nDry run: nothing was created.")
         return 0
     if not _confirm("Create these stacks in your account?", args.yes):
         print("Nothing was created.")
         return 1
-    for command in [*bootstrap_commands(config, stacks), deploy_command(outdir, stacks)]:
+    for command in [*bootstrap_commands(plan), deploy_command(outdir, stacks)]:
         subprocess.run(command, cwd=ROOT, env=cli_environment(), check=True)
     return 0
 
@@ -274,7 +281,8 @@ def deploy(args: argparse.Namespace) -> int:
 def destroy(args: argparse.Namespace) -> int:
     config_file, config = _profile(args)
     outdir = config_file.parent / "assembly"
-    stacks = deployment_order(_synthesize(config_file, config, outdir), outdir)
+    synthesized = _synthesize(config_file, config, outdir)
+    stacks = in_plan_order(sandbox_plan(config, synthesized), synthesized)
     steps = teardown_plan(stacks)
     if kept(steps):
         raise SandboxError(

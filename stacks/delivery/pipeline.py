@@ -116,9 +116,12 @@ class DeliveryPipelineStack(Stack):
         source = codepipeline.Artifact("Source")
         assembly = codepipeline.Artifact("Assembly")
         self.check = self._project("Check", [f"make check CONFIG={delivery.config_path}"])
+        # The Flink application's code asset carries the Kinesis connector JAR, fetched and
+        # verified against its pinned SHA-256 first: without it the synth refuses to go on.
+        connector = ["make flink-connector"] if config.streaming_section is not None else []
         self.synth = self._project(
             "Synth",
-            [f"make synth CONFIG={delivery.config_path}"],
+            [*connector, f"make synth CONFIG={delivery.config_path}"],
             artifacts={"files": ["**/*"], "base-directory": "cdk.out"},
         )
         self.deploy = self._project(

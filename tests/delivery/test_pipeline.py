@@ -104,7 +104,11 @@ def _build_commands(synthesis: Synthesis, stage_name: str) -> list[str]:
 def test_the_gates_run_before_the_synth_and_the_waves_deploy_what_the_synth_wrote(synthesis: Synthesis) -> None:
     assert CONFIG.delivery is not None
     assert _build_commands(synthesis, "Gates") == [f"make check CONFIG={CONFIG.delivery.config_path}"]
-    assert _build_commands(synthesis, "Synth") == [f"make synth CONFIG={CONFIG.delivery.config_path}"]
+    # The streaming pipeline's Flink code needs its connector JAR, fetched and verified first.
+    assert _build_commands(synthesis, "Synth") == [
+        "make flink-connector",
+        f"make synth CONFIG={CONFIG.delivery.config_path}",
+    ]
     deploy = _build_commands(synthesis, "Wave1")
     assert any('cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" $STACKS' in command for command in deploy)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from flink import connector_jar
 from org_config import ConfigError, parse_config
 from org_config.loader import example_config_text
 from tools import sandbox
@@ -116,3 +119,23 @@ def test_a_bad_command_line_is_one_line_and_writes_nothing(
     assert error.startswith("sandbox error: ") and message in error
     assert "\n" not in error
     assert list(tmp_path.iterdir()) == []  # type: ignore[attr-defined]
+
+
+def test_a_real_deploy_of_streaming_refuses_without_the_flink_connector(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked before anything is synthesized or deployed: the JAR goes into the code asset."""
+    monkeypatch.setattr(sandbox, "SANDBOX_ROOT", tmp_path)
+    monkeypatch.setattr(sandbox, "flink_connector_problem", lambda: "flink connector: the JAR is missing")
+    argv = ["deploy", "--account", ACCOUNT, "--region", "eu-west-1", "--patterns", "streaming", "--yes"]
+    assert sandbox.main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == ("sandbox error: streaming: flink connector: the JAR is missing; run `make flink-connector` first")
+    assert not any(tmp_path.rglob("manifest.json"))
+
+
+def test_the_connector_check_is_the_one_every_deploy_path_runs() -> None:
+    """The sandbox runs the Flink connector's own check and reports what it says."""
+    expected = connector_jar.problem()
+    problem = sandbox.flink_connector_problem()
+    assert problem == (None if expected is None else f"flink connector: {expected}")

@@ -64,13 +64,19 @@ def test_make_check_passes_every_gate_on_each_committed_organization(organizatio
 
 
 def _broken_log_archive(synthesis: Synthesis, workdir: Path) -> StackTemplate:
-    """The organization's log-archive stack with its first bucket left unencrypted and
-    deletable, written where the scanners read it."""
+    """The organization's log-archive stack with its first central log bucket (one no
+    scanner skips) left deletable, unencrypted, unversioned, unlogged and without its
+    public access block, written where the scanners read it."""
     stack = next(s for s in synthesis.stacks if s.name.startswith("log-archive-baseline-"))
     template = copy.deepcopy(stack.template)
-    bucket = next(r for r in template["Resources"].values() if r["Type"] == "AWS::S3::Bucket")
+    bucket = next(
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::S3::Bucket" and "checkov" not in r.get("Metadata", {})
+    )
     bucket["DeletionPolicy"] = bucket["UpdateReplacePolicy"] = "Delete"
-    bucket["Properties"].pop("BucketEncryption")
+    for setting in ("BucketEncryption", "PublicAccessBlockConfiguration", "VersioningConfiguration"):
+        bucket["Properties"].pop(setting)
     path = workdir / stack.template_path.name
     path.write_text(json.dumps(template), encoding="utf-8")
     return StackTemplate(stack.name, stack.account, stack.region, path, template)
@@ -85,6 +91,8 @@ def test_a_template_that_breaks_a_gate_is_reported_with_the_gate_and_finding(org
     assert {"retention", "checkov", "control-tower"} <= by_gate, findings
     assert all(f.stack == broken.name for f in findings)
     assert any(f.gate == "retention" and "is not retained on delete and replace" in f.message for f in findings)
+    assert any(f.gate == "checkov" and f.message.startswith("CKV_AWS_21 AWS::S3::Bucket.") for f in findings)
+    assert any(f.gate == "control-tower" and f.message.startswith("CT.S3.PR.1 ") for f in findings)
     table = render({gate: 1 for gate in sorted(by_gate)}, findings).splitlines()
     rows = {line.split()[0]: int(line.split()[-1]) for line in table[1 : 1 + len(by_gate)]}
     assert rows == {gate: sum(1 for f in findings if f.gate == gate) for gate in by_gate}

@@ -117,7 +117,12 @@ def streaming_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dict[s
 def deployment_sections(config: OrgConfig, stacks: list[StackTemplate]) -> dict[str, str]:
     """The deployment plan in waves and the bootstrap commands, from the manifest."""
     names = {account.id: account.name for account in config.accounts}
-    plan = build_plan(stacks, deployer_account=config.account(AccountRole.MANAGEMENT).id, account_names=names)
+    plan = build_plan(
+        stacks,
+        deployer_account=config.account(AccountRole.MANAGEMENT).id,
+        account_names=names,
+        pipeline_account=config.account_named(config.delivery.account).id if config.delivery else None,
+    )
     return {
         "deployment-plan": plan.render_markdown(),
         "bootstrap-commands": "\n".join(["```sh", *plan.bootstrap_commands(), "```"]),

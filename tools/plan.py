@@ -28,7 +28,10 @@ def plan_for(config: OrgConfig, assembly: Path) -> DeploymentPlan:
     """The plan of the assembly at ``assembly``, synthesized from ``config``."""
     names = {account.id: account.name for account in config.accounts}
     return build_plan(
-        read_assembly(assembly), deployer_account=config.account(AccountRole.MANAGEMENT).id, account_names=names
+        read_assembly(assembly),
+        deployer_account=config.account(AccountRole.MANAGEMENT).id,
+        account_names=names,
+        pipeline_account=config.account_named(config.delivery.account).id if config.delivery else None,
     )
 
 

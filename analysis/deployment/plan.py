@@ -143,10 +143,12 @@ def build_plan(
     *,
     deployer_account: str,
     account_names: Mapping[str, str] | None = None,
+    pipeline_account: str | None = None,
 ) -> DeploymentPlan:
     """The plan for the stacks ``cdk deploy`` deploys (a StackSet body is left to its
     StackSet), deployed with credentials of ``deployer_account``: every other account
-    trusts it in its bootstrap."""
+    trusts it in its bootstrap, and ``pipeline_account`` too when a delivery pipeline in
+    that account deploys the same stacks."""
     names = account_names or {}
     deployed = [stack for stack in stacks if deployed_by_cdk(stack)]
     by_name = {stack.name: stack for stack in deployed}
@@ -161,7 +163,8 @@ def build_plan(
             stack = by_name[name]
             key = (stack.account, stack.region)
             if key not in bootstraps:
-                trust = () if stack.account == deployer_account else (deployer_account,)
+                deployers = dict.fromkeys(a for a in (deployer_account, pipeline_account) if a is not None)
+                trust = tuple(a for a in deployers if a != stack.account)
                 bootstraps[key] = Bootstrap(
                     stack.account,
                     stack.region,

@@ -148,3 +148,17 @@ def _text(value: Any) -> str:
         separator, parts = value["Fn::Join"]
         return str(separator).join(_text(part) for part in parts)
     raise AssertionError(f"unexpected value {value}")
+
+
+def test_every_account_the_pipeline_deploys_to_trusts_it_in_its_bootstrap(synthesis: Synthesis) -> None:
+    from tools.plan import plan_for
+
+    assert CONFIG.delivery is not None
+    pipeline_account = CONFIG.account_named(CONFIG.delivery.account).id
+    management = CONFIG.account(AccountRole.MANAGEMENT).id
+    plan = plan_for(CONFIG, synthesis.outdir)
+    for bootstrap in plan.bootstraps:
+        expected = {management, pipeline_account} - {bootstrap.account}
+        assert set(bootstrap.trust) == expected, bootstrap.environment
+        for account in expected:
+            assert f"--trust {account}" in bootstrap.command()

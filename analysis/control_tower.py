@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -86,11 +87,22 @@ def _bundle() -> Path:
     machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}[platform.machine()]
     system = {"linux": "ubuntu", "darwin": "macos"}[sys.platform]
     wanted = (f"package/bin/{system}/{machine}/cfn-guard", "package/rules/control-tower/cfn-guard/")
+    # Unpacked beside the target and renamed into place, so a process never reads a folder
+    # another process is still writing (the synth and the tests may unpack at once).
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
     with tarfile.open(tarball) as archive:
         members = [m for m in archive.getmembers() if m.name == wanted[0] or m.name.startswith(wanted[1])]
-        archive.extractall(target, members=members, filter="data")
-    (target / wanted[0]).chmod(0o755)
-    marker.touch()
+        archive.extractall(staging, members=members, filter="data")
+    (staging / wanted[0]).chmod(0o755)
+    (staging / ".complete").touch()
+    if target.exists() and not marker.exists():
+        shutil.rmtree(target, ignore_errors=True)  # left half-written by an older unpacking
+    try:
+        staging.rename(target)
+    except OSError:  # another process put a complete copy there first
+        shutil.rmtree(staging, ignore_errors=True)
+        if not marker.exists():
+            raise
     return target
 
 

@@ -25,10 +25,8 @@ class Cost:
         return round(sum(line.monthly for line in self.lines), 2)
 
 
-def dr_region_cost(facts: Facts) -> Cost:
-    """Monthly cost of what the DR region holds (and of the replication into it), idle:
-    requests to the API, the web ACL and the functions are billed per use and left out
-    (the health probe's 43,800 runs a month cost under a cent)."""
+def _data_lines(facts: Facts) -> list[CostLine]:
+    """The backup copies and the Aurora secondary."""
     lines: list[CostLine] = []
     if facts.dr_vaults:
         database_backup = prices.DATABASE_GB * prices.BACKUP_GB_PER_DATA_GB
@@ -75,6 +73,12 @@ def dr_region_cost(facts: Facts) -> Cost:
                 prices.DATABASE_WRITE_IOS_MILLION_MONTH * prices.AURORA_REPLICATED_WRITE_IO_PER_MILLION,
             )
         )
+    return lines
+
+
+def _files_lines(facts: Facts) -> list[CostLine]:
+    """The replica of the user files and the replication into it."""
+    lines: list[CostLine] = []
     if facts.files_replicated:
         written = prices.FILES_WRITTEN_GB_MONTH
         lines.append(
@@ -99,6 +103,12 @@ def dr_region_cost(facts: Facts) -> Cost:
                     written * prices.S3_RTC_PER_GB,
                 )
             )
+    return lines
+
+
+def _service_lines(facts: Facts) -> list[CostLine]:
+    """The warm compute, the health checks and their alarm, the web ACL."""
+    lines: list[CostLine] = []
     function = facts.dr_function
     if function is not None and function.provisioned_concurrency:
         gb_seconds = function.provisioned_concurrency * function.memory_mb / 1024 * prices.HOURS_PER_MONTH * 3600
@@ -136,6 +146,14 @@ def dr_region_cost(facts: Facts) -> Cost:
                 prices.WAF_WEB_ACL_MONTH + rules * prices.WAF_RULE_MONTH,
             )
         )
+    return lines
+
+
+def dr_region_cost(facts: Facts) -> Cost:
+    """Monthly cost of what the DR region holds (and of the replication into it), idle:
+    requests to the API, the web ACL and the functions are billed per use and left out
+    (the health probe's 43,800 runs a month cost under a cent)."""
+    lines = _data_lines(facts) + _files_lines(facts) + _service_lines(facts)
     if facts.dr_keys:
         lines.append(
             CostLine("KMS keys", f"{facts.dr_keys} x ${prices.KMS_KEY_MONTH}", facts.dr_keys * prices.KMS_KEY_MONTH)

@@ -19,23 +19,10 @@ class Step:
     basis: str  # where the duration comes from
 
 
-def failover_steps(facts: Facts) -> list[Step]:
-    """The failover, in order, as the templates leave it to be done."""
+def _database_steps(facts: Facts, minute: int) -> list[Step]:
+    """Make the DR region's database the writer: restore it, or promote the secondary."""
     dr = facts.dr_region
     steps: list[Step] = []
-    check = facts.home_health_check
-    if check is not None:
-        steps.append(
-            Step(
-                "Route 53 marks the home region unhealthy",
-                "automatic (watch the health check's status)",
-                "home health check",
-                "global",
-                check.interval_seconds * check.failure_threshold,
-                f"{check.interval_seconds} s interval x {check.failure_threshold} failures",
-            )
-        )
-    minute = 60
     if facts.dr_cluster is None:
         steps.append(
             Step(
@@ -79,6 +66,13 @@ def failover_steps(facts: Facts) -> list[Step]:
                 "assumed; the Aurora docs give minutes",
             )
         )
+    return steps
+
+
+def _files_steps(facts: Facts, minute: int) -> list[Step]:
+    """Restore the files where they were not replicated."""
+    dr = facts.dr_region
+    steps: list[Step] = []
     if not facts.files_replicated:
         steps.append(
             Step(
@@ -90,6 +84,13 @@ def failover_steps(facts: Facts) -> list[Step]:
                 f"assumed for {prices.FILES_GB} GB",
             )
         )
+    return steps
+
+
+def _compute_steps(facts: Facts, minute: int) -> list[Step]:
+    """Bring the DR service to production size: deploy it, switch it on, or scale it."""
+    dr = facts.dr_region
+    steps: list[Step] = []
     function = facts.dr_function
     production = facts.home_function.provisioned_concurrency if facts.home_function else 0
     if function is None:
@@ -125,6 +126,26 @@ def failover_steps(facts: Facts) -> list[Step]:
                 "assumed",
             )
         )
+    return steps
+
+
+def failover_steps(facts: Facts) -> list[Step]:
+    """The failover, in order, as the templates leave it to be done."""
+    steps: list[Step] = []
+    check = facts.home_health_check
+    if check is not None:
+        steps.append(
+            Step(
+                "Route 53 marks the home region unhealthy",
+                "automatic (watch the health check's status)",
+                "home health check",
+                "global",
+                check.interval_seconds * check.failure_threshold,
+                f"{check.interval_seconds} s interval x {check.failure_threshold} failures",
+            )
+        )
+    minute = 60
+    steps += _database_steps(facts, minute) + _files_steps(facts, minute) + _compute_steps(facts, minute)
     steps.append(
         Step(
             "Clients follow the DNS answer to the DR region"

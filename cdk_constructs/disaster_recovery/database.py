@@ -98,6 +98,10 @@ class WorkloadDatabase(Construct):
             "The port is reachable only from the function's security group inside the shared subnets; "
             "a non-default port hides nothing from a caller that is already allowed in.",
         )
+        self.instances = self._add_instances(plan, instance_class=instance_class, key_arn=key_arn)
+
+    def _add_instances(self, plan: RegionPlan, *, instance_class: str, key_arn: str) -> list[rds.CfnDBInstance]:
+        """The plan's instances, each with Performance Insights and Enhanced Monitoring."""
         self.monitoring_role = iam.Role(
             self,
             "MonitoringRole",
@@ -111,7 +115,7 @@ class WorkloadDatabase(Construct):
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
             "The AWS managed policy is the documented way to let Enhanced Monitoring write its own log group.",
         )
-        self.instances: list[rds.CfnDBInstance] = []
+        instances: list[rds.CfnDBInstance] = []
         for index in range(plan.instances):
             instance = rds.CfnDBInstance(
                 self,
@@ -128,7 +132,8 @@ class WorkloadDatabase(Construct):
                 monitoring_role_arn=self.monitoring_role.role_arn,
             )
             instance.apply_removal_policy(RemovalPolicy.RETAIN)
-            self.instances.append(instance)
+            instances.append(instance)
+        return instances
 
     @property
     def endpoint(self) -> str:

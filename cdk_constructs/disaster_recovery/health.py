@@ -87,29 +87,7 @@ class HealthProbe:
         cfn_function.vpc_config = lambda_.CfnFunction.VpcConfigProperty(
             subnet_ids=subnets.subnet_ids, security_group_ids=[security_group.attr_group_id]
         )
-        role = self.function.role
-        allow_network_interfaces(role)
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="HeadFilesBucket",  # HeadBucket is authorized by s3:ListBucket
-                actions=["s3:ListBucket"],
-                resources=[f"arn:{stack.partition}:s3:::{files_bucket_name}"],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="PublishHealth",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": PROBE_NAMESPACE}},
-            )
-        )
-        acknowledge_nag(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "CloudWatch PutMetricData supports no resource-level permissions; a condition limits it to the "
-            "probe's own namespace. X-Ray's write actions likewise have no resource.",
-        )
+        self._grant(files_bucket_name)
         skip_checkov(
             cfn_function,
             "CKV_AWS_116",
@@ -150,5 +128,32 @@ class HealthProbe:
             self.alarm,
             "CT.CLOUDWATCH.PR.1",
             "The alarm's one reader is the Route 53 health check that watches its state and fails the region "
-            "over; the health check's own status is what operators are alerted on, so an action here adds none.",
+            "over; an action would not change the failover, and the runbook has operators watch the health checks.",
+        )
+
+    def _grant(self, files_bucket_name: str) -> None:
+        """The shared subnets, HeadBucket on the files bucket, metric data in its namespace."""
+        stack = Stack.of(self.function)
+        role = self.function.role
+        allow_network_interfaces(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="HeadFilesBucket",  # HeadBucket is authorized by s3:ListBucket
+                actions=["s3:ListBucket"],
+                resources=[f"arn:{stack.partition}:s3:::{files_bucket_name}"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PublishHealth",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": PROBE_NAMESPACE}},
+            )
+        )
+        acknowledge_nag(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "CloudWatch PutMetricData supports no resource-level permissions; a condition limits it to the "
+            "probe's own namespace. X-Ray's write actions likewise have no resource.",
         )

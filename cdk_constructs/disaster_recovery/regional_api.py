@@ -92,6 +92,16 @@ class RegionalApi:
                 },
             ),
         )
+        self._add_routes(handler)
+        stage = _cfn(self.api.deployment_stage)
+        skip_checkov(
+            stage,
+            "CKV_AWS_120",
+            "Health answers must be live and files are per caller; a cache would serve stale ones.",
+        )
+
+    def _add_routes(self, handler: lambda_.IFunction) -> None:
+        """GET /health (mock, open) and GET /files/{name} (the function, IAM)."""
         validator = self.api.add_request_validator(
             "Parameters",
             validate_request_parameters=True,
@@ -138,12 +148,6 @@ class RegionalApi:
             self.files_method,
             "AwsSolutions-COG4",
             "Callers are AWS principals authorized with IAM (SigV4), not users of a Cognito user pool.",
-        )
-        stage = _cfn(self.api.deployment_stage)
-        skip_checkov(
-            stage,
-            "CKV_AWS_120",
-            "Health answers must be live and files are per caller; a cache would serve stale ones.",
         )
 
 

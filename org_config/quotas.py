@@ -73,12 +73,12 @@ def streaming_reservation(streaming: Streaming, home: str) -> ConcurrencyReserva
 
 
 def disaster_recovery_reservations(dr: DisasterRecovery, home: str, dr_region: str) -> list[ConcurrencyReservation]:
-    """The home function, and the standby function of the DR region: switched off (0) at
-    pilot light, sized like home at warm standby and multi-site, absent at backup-restore."""
-    standby = dr.reserved_concurrency if dr.tier in ("warm-standby", "multi-site") else 0
+    """The service functions and health probes of both regions, as the DR section derives
+    them from its tier (``DisasterRecovery.reserved_concurrency_by_region``)."""
+    reserved = dr.reserved_concurrency_by_region()
     return [
-        ConcurrencyReservation(dr.account, home, "DR home function", dr.reserved_concurrency),
-        ConcurrencyReservation(dr.account, dr_region, "DR standby function", standby),
+        ConcurrencyReservation(dr.account, home, "DR home function and health probe", reserved["home"]),
+        ConcurrencyReservation(dr.account, dr_region, "DR standby function and health probe", reserved["dr"]),
     ]
 
 

@@ -83,9 +83,9 @@ def test_the_examples_reservations_are_read_from_each_section() -> None:
     places = {(r.account, r.region, r.what): r.executions for r in config.reserved_concurrency()}
     assert places == {
         ("workload-prod", "eu-west-1", "object index (indexer 8, query 20, reconcile 2)"): 30,
-        ("workload-prod", "eu-west-1", "streaming consumer (4 shards x parallelization 2)"): 8,
-        ("workload-prod", "eu-west-1", "DR home function"): 20,
-        ("workload-prod", "eu-central-1", "DR standby function"): 0,  # pilot light: switched off
+        ("workload-prod", "eu-west-1", "streaming consumer (4 shards x parallelization 10)"): 40,
+        ("workload-prod", "eu-west-1", "DR home function and health probe"): 21,
+        ("workload-prod", "eu-central-1", "DR standby function and health probe"): 1,  # pilot light: the probe
     }
 
 
@@ -94,8 +94,9 @@ def test_reserved_concurrency_is_summed_across_patterns_in_one_account_and_regio
     data["disaster_recovery"]["reserved_concurrency"] = 900  # each pattern alone would fit
     assert _error(data) == (
         "org.yaml: account_quotas.lambda_concurrent_executions: account 'workload-prod' in eu-west-1 would "
-        "reserve 938 concurrent executions (object index (indexer 8, query 20, reconcile 2): 30, streaming "
-        "consumer (4 shards x parallelization 2): 8, DR home function: 900), more than its quota of 1000 less "
+        "reserve 971 concurrent executions (object index (indexer 8, query 20, reconcile 2): 30, streaming "
+        "consumer (4 shards x parallelization 10): 40, DR home function and health probe: 901), more than its "
+        "quota of 1000 less "
         f"the {LAMBDA_UNRESERVED_MINIMUM} Lambda keeps unreserved; lower them, or raise the quota with AWS and here"
     )
 
@@ -103,27 +104,29 @@ def test_reserved_concurrency_is_summed_across_patterns_in_one_account_and_regio
 def test_a_raised_quota_accepts_the_same_reservations() -> None:
     data = _example()
     data["disaster_recovery"]["reserved_concurrency"] = 900
-    data["account_quotas"] = {"lambda_concurrent_executions": 1038}  # 938 reserved + 100 unreserved
+    data["account_quotas"] = {"lambda_concurrent_executions": 1071}  # 971 reserved + 100 unreserved
     parse_config(yaml.safe_dump(data, sort_keys=False))
-    data["account_quotas"]["lambda_concurrent_executions"] = 1037
-    assert "would reserve 938 concurrent executions" in _error(data)
+    data["account_quotas"]["lambda_concurrent_executions"] = 1070
+    assert "would reserve 971 concurrent executions" in _error(data)
 
 
 def test_patterns_in_different_accounts_or_regions_do_not_add_up() -> None:
     data = _example()
-    data["disaster_recovery"]["reserved_concurrency"] = 900
+    data["disaster_recovery"]["reserved_concurrency"] = 899  # with the health probe's 1: exactly 900
     data["object_index"]["account"] = "workload-nonprod"
     data["streaming"]["account"] = "sandbox"
     parse_config(yaml.safe_dump(data, sort_keys=False))  # 900 alone in workload-prod's home region
     # The warm standby reserves as much in the DR region, on its own there.
     data["disaster_recovery"]["tier"] = "warm-standby"
-    data["disaster_recovery"]["reserved_concurrency"] = 901
+    data["disaster_recovery"]["reserved_concurrency"] = 900
     assert _error(data) == (
         "org.yaml: account_quotas.lambda_concurrent_executions: account 'workload-prod' in eu-west-1 would "
-        "reserve 901 concurrent executions (DR home function: 901), more than its quota of 1000 less the 100 "
+        "reserve 901 concurrent executions (DR home function and health probe: 901), more than its quota of 1000 "
+        "less the 100 "
         "Lambda keeps unreserved; lower them, or raise the quota with AWS and here; "
         "account_quotas.lambda_concurrent_executions: account 'workload-prod' in eu-central-1 would reserve 901 "
-        "concurrent executions (DR standby function: 901), more than its quota of 1000 less the 100 Lambda keeps "
+        "concurrent executions (DR standby function and health probe: 901), more than its quota of 1000 less the "
+        "100 Lambda keeps "
         "unreserved; lower them, or raise the quota with AWS and here"
     )
 

@@ -11,7 +11,8 @@ value: the account by its role and the SCPs that apply to it (a
 cost controls", "an account under deny-all"), regions as ``{home}``, ``{dr}`` or
 ``{outside}`` (a region the organization does not allow), names and instance types from
 the config (see :func:`analysis.organization.report.placeholders`). A case whose subject
-the organization does not have (no sandbox account, no suspended one) is left out, and
+the organization does not have (no sandbox account, no suspended one, no workload account
+under protect-security-services) is left out, and
 the table says so. A request names the resource AWS
 would put in the request context: the ARN of the resource the action acts on, in the
 case's account and region (``{account}`` and ``{region}`` are filled in per case), so
@@ -46,6 +47,10 @@ NO_RESOURCE_TYPE = "*"
 
 # Who asks. Every organization has exactly one account of each required role; sandbox
 # and suspended accounts may be many or none, so those are told apart by their SCPs.
+# baseline-guardrails and region-restriction guard every member account, so their cases
+# ask by role alone and a missing one is a finding. protect-security-services,
+# sandbox-cost-controls and deny-all go where an organization places them, so their deny
+# cases ask from an account they apply to, and are left out where there is none.
 MANAGEMENT = Subject(AccountRole.MANAGEMENT)
 LOG_ARCHIVE = Subject(AccountRole.LOG_ARCHIVE)
 AUDIT = Subject(AccountRole.AUDIT)
@@ -53,6 +58,10 @@ NETWORK = Subject(AccountRole.NETWORK)
 SHARED_SERVICES = Subject(AccountRole.SHARED_SERVICES)
 PROD = Subject(AccountRole.WORKLOAD_PROD)
 NONPROD = Subject(AccountRole.WORKLOAD_NONPROD)
+PROTECTED = ("protect-security-services",)
+PROTECTED_PROD = Subject(AccountRole.WORKLOAD_PROD, under=PROTECTED)
+PROTECTED_AUDIT = Subject(AccountRole.AUDIT, under=PROTECTED)
+PROTECTED_LOG_ARCHIVE = Subject(AccountRole.LOG_ARCHIVE, under=PROTECTED)
 PROD_WITHOUT_COST_CONTROLS = Subject(AccountRole.WORKLOAD_PROD, not_under=("sandbox-cost-controls",))
 SANDBOX = Subject(AccountRole.SANDBOX, not_under=("deny-all",))
 COST_CONTROLLED_SANDBOX = Subject(AccountRole.SANDBOX, under=("sandbox-cost-controls",), not_under=("deny-all",))
@@ -252,7 +261,7 @@ CASES: list[Case] = [
         region="{outside}",
     ),
     # Security services and the log archive.
-    Case("application", PROD, "cloudtrail:StopLogging", False, "trails keep logging", TRAIL),
+    Case("application", PROTECTED_PROD, "cloudtrail:StopLogging", False, "trails keep logging", TRAIL),
     Case(
         "CDK deployment",
         PROD,
@@ -261,18 +270,29 @@ CASES: list[Case] = [
         "the platform's deployments manage trails",
         TRAIL,
     ),
-    Case("administrator", AUDIT, "config:StopConfigurationRecorder", False, "Config keeps recording", RECORDER),
-    Case("administrator", AUDIT, "guardduty:DeleteDetector", False, "GuardDuty stays on", DETECTOR),
-    Case("administrator", AUDIT, "securityhub:DisableSecurityHub", False, "Security Hub stays on", SECURITY_HUB),
+    Case(
+        "administrator", PROTECTED_AUDIT, "config:StopConfigurationRecorder", False, "Config keeps recording", RECORDER
+    ),
+    Case("administrator", PROTECTED_AUDIT, "guardduty:DeleteDetector", False, "GuardDuty stays on", DETECTOR),
+    Case(
+        "administrator", PROTECTED_AUDIT, "securityhub:DisableSecurityHub", False, "Security Hub stays on", SECURITY_HUB
+    ),
     Case(
         "administrator",
-        AUDIT,
+        PROTECTED_AUDIT,
         "access-analyzer:CreateArchiveRule",
         False,
         "findings cannot be archived away",
         ARCHIVE_RULE,
     ),
-    Case("administrator", LOG_ARCHIVE, "s3:PutBucketPolicy", False, "log bucket policies are fixed", CLOUDTRAIL_BUCKET),
+    Case(
+        "administrator",
+        PROTECTED_LOG_ARCHIVE,
+        "s3:PutBucketPolicy",
+        False,
+        "log bucket policies are fixed",
+        CLOUDTRAIL_BUCKET,
+    ),
     Case(
         "CDK deployment",
         LOG_ARCHIVE,
@@ -291,7 +311,7 @@ CASES: list[Case] = [
     ),
     Case(
         "administrator",
-        LOG_ARCHIVE,
+        PROTECTED_LOG_ARCHIVE,
         "kms:ScheduleKeyDeletion",
         False,
         "the log key cannot be deleted",

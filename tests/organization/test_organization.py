@@ -604,10 +604,23 @@ def _three_sandboxes() -> OrgConfig:
 
 
 def _organization_only() -> OrgConfig:
-    """The organization pattern alone: no VPCs, no DR, streaming or object index sections."""
+    """The organization pattern alone (no VPCs, no DR, streaming or object index sections),
+    with no sandbox or suspended accounts, and the workloads under the baseline and region
+    guardrails but not protect-security-services."""
     data = yaml.safe_load(example_config_text())
     for section in ("disaster_recovery", "streaming", "object_index"):
         data.pop(section, None)
+    data["accounts"] = [a for a in data["accounts"] if a["role"] != "sandbox"]
+    data["organization"]["organizational_units"] = [
+        ou for ou in data["organization"]["organizational_units"] if ou["name"] not in ("Sandbox", "Suspended")
+    ]
+    guardrails = data["guardrails"]
+    guardrails["scps_by_ou"] = {**guardrails["scps_by_ou"], "Workloads": ["baseline-guardrails", "region-restriction"]}
+    for ou in ("Sandbox", "Suspended"):
+        guardrails["scps_by_ou"].pop(ou)
+    guardrails["member_roles_ous"] = ["Security", "Infrastructure", "Workloads"]
+    for assignment in data["identity_center"]["assignments"]:
+        assignment["accounts"] = [a for a in assignment["accounts"] if a != "sandbox"]
     data["network"] = {"supernet": "10.0.0.0/8", "vpcs": {}}  # the model requires the section today
     return parse_config(yaml.safe_dump(data, sort_keys=False), source="organization-only.yaml")
 
@@ -629,6 +642,7 @@ def other(request: pytest.FixtureRequest) -> tuple[OrgConfig, Organization]:
 
 
 def test_guardrail_table_runs_on_any_organization(other: tuple[OrgConfig, Organization]) -> None:
+    """Every case evaluates as expected or is left out because its subject does not exist."""
     config, organization = other
     outcomes = evaluate_cases(config, organization, CASES)
     left_out = left_out_cases(config, organization, CASES)
@@ -636,10 +650,10 @@ def test_guardrail_table_runs_on_any_organization(other: tuple[OrgConfig, Organi
     assert [o for o in outcomes if not o.as_expected] == []
     names = {a.name for a in config.accounts}
     assert {o.account.name for o in outcomes} <= names
-    deny_all = {ou for ou, scps in config.guardrails.scps_by_ou.items() if "deny-all" in scps}
-    suspended = [a for a in config.accounts if a.ou != "Root" and deny_all & set(config.ou_path(a.ou))]
-    assert bool(left_out) == (not suspended)
-    assert {o.case.subject for o in left_out} <= {c.subject for c in CASES if "deny-all" in c.subject.under}
+    # Only subjects told apart by an optional SCP or the sandbox role can be missing.
+    assert all(o.case.subject.under or o.case.subject.role is AccountRole.SANDBOX for o in left_out)
+    for item in left_out:
+        assert select_account(config, organization, item.case.subject) is None
 
 
 def test_three_sandboxes_and_none_suspended_names_only_its_own_accounts() -> None:
@@ -688,11 +702,13 @@ def test_subjects_are_told_apart_by_role_and_scps_not_by_order() -> None:
     assert named == {
         "management account": "management",
         "log-archive account": "log-archive",
-        "audit account": "audit",
         "network account": "network",
         "shared-services account": "shared-services",
         "workload-prod account": "workload-prod",
         "workload-prod account that sandbox-cost-controls does not": "workload-prod",
+        "workload-prod account that protect-security-services applies to": "workload-prod",
+        "audit account that protect-security-services applies to": "audit",
+        "log-archive account that protect-security-services applies to": "log-archive",
         "workload-nonprod account": "workload-nonprod",
         "sandbox account that deny-all does not": "sandbox",
         "sandbox account that sandbox-cost-controls applies to and deny-all does not": "sandbox",
@@ -712,3 +728,27 @@ def test_instance_types_of_the_sandbox_cases_come_from_the_config() -> None:
     assert [o for o in outcomes if not o.as_expected] == []
     large = [o for o in outcomes if o.request.context.get("ec2:InstanceType") == "p4d.24xlarge"]
     assert len(large) == 2 and {o.decision.allowed for o in large} == {True, False}
+
+
+def test_an_organization_that_places_the_optional_guardrails_elsewhere_passes() -> None:
+    """Workloads without protect-security-services, no sandbox and no suspended account: the
+    cases on what the organization lacks are left out, the rest hold."""
+    config = _organization_only()
+    stack = OrganizationStack(cdk.App(context=app_context()), "org", config=config, member_roles_template={})
+    organization = build_organization(config, scps_from_template(config, Template.from_stack(stack).to_json()))
+    outcomes = evaluate_cases(config, organization, CASES)
+    assert [o for o in outcomes if not o.as_expected] == []
+    left_out = [
+        (o.case.who, o.case.action, o.case.subject.describe()) for o in left_out_cases(config, organization, CASES)
+    ]
+    assert (
+        "application",
+        "cloudtrail:StopLogging",
+        "workload-prod account that protect-security-services applies to",
+    ) in left_out
+    assert len(left_out) == 10  # that one, 6 sandbox cases, 3 suspended ones
+    # The audit and log-archive accounts keep protect-security-services: their cases run.
+    assert {o.account.role for o in outcomes if o.case.subject.under == ("protect-security-services",)} == {
+        AccountRole.AUDIT,
+        AccountRole.LOG_ARCHIVE,
+    }

@@ -27,6 +27,7 @@ from org_config.streaming import Streaming
 # for a function", AWS Lambda Developer Guide).
 LAMBDA_UNRESERVED_MINIMUM = 100
 
+
 class AccountQuotas(_Model):
     """Account quotas the config is checked against, at AWS's defaults. Raise one here only
     after AWS has raised it for every account and region the patterns deploy to."""

@@ -161,7 +161,7 @@ def settings_pages(generated: Mapping[Path, str]) -> dict[Path, str]:
     top of ``generated``, the page's text so far, where it has one); needs no assembly."""
     pages: dict[Path, str] = {}
     for name in PAGE_SECTIONS:
-        path = ROOT / "docs" / "patterns" / name
+        path = ROOT / "docs" / name
         text = generated.get(path) or path.read_text(encoding="utf-8")
         pages[path] = replace_sections(text, settings_sections(name))
     return pages

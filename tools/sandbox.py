@@ -173,7 +173,14 @@ def _synthesize(config_file: Path, config: OrgConfig, outdir: Path) -> list[Stac
     from cdk_constructs.gates import check_control_tower
     from stacks.organization_app import build_organization
 
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    # cdk.json's context plus what the CDK CLI adds when it runs app.py, so the assembly is
+    # the one `cdk synth` would write (path metadata included: cdk deploy and cfn-lint read it).
+    context = {
+        **json.loads((ROOT / "cdk.json").read_text())["context"],
+        "aws:cdk:enable-path-metadata": True,
+        "aws:cdk:enable-asset-metadata": True,
+        "aws:cdk:version-reporting": False,
+    }
     app = cdk.App(outdir=str(outdir), context=context)
     build_organization(app, config)
     app.synth()

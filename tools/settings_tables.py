@@ -28,9 +28,9 @@ from org_config.model import OrgConfig
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "docs" / "patterns"
 
-# Which page documents which top-level sections, in the order of the file.
+# Which page (under docs/) documents which top-level sections, in the order of the file.
 PAGE_SECTIONS: dict[str, tuple[str, ...]] = {
-    "organization.md": (
+    "patterns/organization.md": (
         "organization",
         "accounts",
         "regions",
@@ -42,10 +42,11 @@ PAGE_SECTIONS: dict[str, tuple[str, ...]] = {
         "security_monitoring",
         "account_quotas",
     ),
-    "network.md": ("network",),
-    "disaster-recovery.md": ("disaster_recovery",),
-    "streaming.md": ("streaming",),
-    "s3-object-index.md": ("object_index",),
+    "patterns/network.md": ("network",),
+    "patterns/disaster-recovery.md": ("disaster_recovery",),
+    "patterns/streaming.md": ("streaming",),
+    "patterns/s3-object-index.md": ("object_index",),
+    "deployment.md": ("sandbox", "delivery"),
 }
 
 

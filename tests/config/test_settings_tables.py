@@ -13,7 +13,7 @@ PAGES = docs.settings_pages({})
 
 @pytest.mark.parametrize("page", sorted(PAGE_SECTIONS))
 def test_the_settings_tables_on_each_page_match_the_config_model(page: str) -> None:
-    path = docs.ROOT / "docs" / "patterns" / page
+    path = docs.ROOT / "docs" / page
     assert path.read_text(encoding="utf-8") == PAGES[path], f"{page} drifted: run make docs"
 
 

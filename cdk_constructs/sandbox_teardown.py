@@ -31,7 +31,7 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
-from cdk_constructs.gates import acknowledge_nag, exempt_control, skip_checkov
+from cdk_constructs.gates import acknowledge_nag, exempt_control
 
 KEY_PENDING_WINDOW_DAYS = 7  # the shortest wait KMS allows before it deletes a key
 OBJECT_LOCK_SANDBOX_DAYS = 1
@@ -65,7 +65,6 @@ class SandboxTeardown:
             node.deletion_protection = False
         elif isinstance(node, rds.CfnDBCluster):
             node.deletion_protection = False
-            skip_checkov(node, "CKV_AWS_139", SANDBOX_REASON)
             acknowledge_nag(node, "AwsSolutions-RDS10", SANDBOX_REASON)
             exempt_control(node, "CT.RDS.PR.3", SANDBOX_REASON)
 

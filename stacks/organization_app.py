@@ -73,7 +73,11 @@ def build_organization(app: App, config: OrgConfig, *, patterns: Collection[str]
     stacks: list[Stack] = []
     log_archive = _log_archive(app, config) if "log-archive" in parts else None
     stacks += [log_archive] if log_archive is not None else []
-    organization = _organization(app, config, log_archive) if "organization" in parts and log_archive else []
+    organization: list[Stack] = []
+    if log_archive is not None and "organization" in parts:
+        organization = _organization(app, config, log_archive)
+    elif log_archive is not None and "organization-services" in parts:
+        organization = [_organization_services(app, config, log_archive)]  # what the network waits for
     stacks += organization
     object_index = build_object_index(app, config) if "object-index" in parts else []
     stacks += object_index
@@ -110,6 +114,8 @@ def parts_to_build(config: OrgConfig, patterns: Collection[str] | None) -> froze
         parts.add("network")  # the workload runs in the network's shared subnets, deployed first
     if "organization" in chosen or ("network" in chosen and config.has_vpcs):
         parts.add("log-archive")
+    if "network" in parts and config.has_vpcs:
+        parts.add("organization-services")  # it enables RAM sharing with the organization first
     if config.object_index_section is None:
         return frozenset(parts)  # no object index to share its logging role
     index_account = config.object_index.account
@@ -141,8 +147,9 @@ def _log_archive(app: App, config: OrgConfig) -> LogArchiveBaselineStack:
     )
 
 
-def _organization(app: App, config: OrgConfig, log_archive: Stack) -> list[Stack]:
-    """The organization pattern's stacks in the management and audit accounts."""
+def _organization_services(app: App, config: OrgConfig, log_archive: Stack) -> Stack:
+    """Trusted access, RAM sharing, delegated administrators and the organization trail: what
+    every other stack of the organization, and the network's shares, wait for."""
     home = config.regions.home
     management = _env(config, AccountRole.MANAGEMENT, home)
     services = OrganizationServicesStack(
@@ -157,6 +164,14 @@ def _organization(app: App, config: OrgConfig, log_archive: Stack) -> list[Stack
         termination_protection=True,
     )
     services.add_stack_dependency(log_archive, "the trail writes to the log-archive bucket and key")
+    return services
+
+
+def _organization(app: App, config: OrgConfig, log_archive: Stack) -> list[Stack]:
+    """The organization pattern's stacks in the management and audit accounts."""
+    home = config.regions.home
+    management = _env(config, AccountRole.MANAGEMENT, home)
+    services = _organization_services(app, config, log_archive)
     structure = OrganizationStack(
         app,
         f"organization-{home}",
@@ -174,6 +189,7 @@ def _organization(app: App, config: OrgConfig, log_archive: Stack) -> list[Stack
         env=management,
         description="IAM Identity Center permission sets and assignments (management account)",
     )
+    identity.add_stack_dependency(services, "Identity Center needs its trusted access (sso.amazonaws.com) first")
     audit = AuditServicesStack(
         app,
         f"audit-services-{home}",

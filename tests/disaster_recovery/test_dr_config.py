@@ -154,7 +154,7 @@ def test_a_config_without_the_section_builds_no_dr_stacks() -> None:
     data = _example()
     del data["disaster_recovery"]
     config = _parse(data)
-    assert config.disaster_recovery is None
+    assert config.disaster_recovery_section is None
     from stacks.disaster_recovery.placement import build_disaster_recovery
 
     assert build_disaster_recovery(object(), config) == []  # type: ignore[arg-type]

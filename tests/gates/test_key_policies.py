@@ -40,6 +40,7 @@ WORKLOAD = CONFIG.account_named(CONFIG.object_index.account).id
 DR = CONFIG.regions.dr
 DR_WORKLOAD = CONFIG.account_named(CONFIG.disaster_recovery.account).id
 STREAMING = CONFIG.account_named(CONFIG.streaming.account).id
+DELIVERY = CONFIG.account_named(CONFIG.delivery.account).id if CONFIG.delivery else ""
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,17 @@ KEY_USES: dict[tuple[str, str], list[KeyUse]] = {
                 "aws:SourceArn": f"arn:aws:events:{HOME}:{AUDIT}:rule/{security_alarm_rule_name(CONFIG)}",
             },
         ),
+    ],
+    (f"delivery-pipeline-{HOME}", f"alias/{PREFIX}/delivery"): [
+        # CloudWatch Logs encrypts the build logs of the pipeline's projects.
+        *_service(
+            "CloudWatch Logs",
+            f"logs.{HOME}.amazonaws.com",
+            ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+            **{"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{HOME}:{DELIVERY}:log-group:builds"},
+        ),
+        # The pipeline and its builds read and write the encrypted artifacts through S3.
+        *_through("CodePipeline and CodeBuild", "s3", ["kms:GenerateDataKey", "kms:Decrypt"]),
     ],
 }
 

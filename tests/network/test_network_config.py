@@ -343,4 +343,5 @@ def test_the_zones_each_region_really_has_are_accepted(region: str, zones: list[
 def test_a_network_without_vpcs_needs_no_policy_and_no_firewall() -> None:
     data = _example()
     data["network"] = {"supernet": "10.0.0.0/8", "vpcs": {}}
+    del data["disaster_recovery"]  # it runs in the network's VPCs, so it goes with them
     assert _parse(data).network.vpcs == {}

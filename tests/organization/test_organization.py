@@ -599,7 +599,8 @@ def _three_sandboxes() -> OrgConfig:
     ]
     data["organization"].update(id="o-acme0000001", root_id="r-acme", name_prefix="acme")
     data["regions"] = {"home": "us-east-1", "dr": "us-west-2", "allowed": ["us-east-1", "us-west-2"]}
-    data["network"] = {"supernet": "10.0.0.0/8", "vpcs": {}}
+    for section in ("network", "disaster_recovery", "delivery"):  # no network yet, so no DR; no pipeline
+        data.pop(section, None)
     return parse_config(yaml.safe_dump(data, sort_keys=False), source="three-sandboxes.yaml")
 
 
@@ -608,7 +609,7 @@ def _organization_only() -> OrgConfig:
     with no sandbox or suspended accounts, and the workloads under the baseline and region
     guardrails but not protect-security-services."""
     data = yaml.safe_load(example_config_text())
-    for section in ("disaster_recovery", "streaming", "object_index"):
+    for section in ("network", "disaster_recovery", "streaming", "object_index", "delivery"):
         data.pop(section, None)
     data["accounts"] = [a for a in data["accounts"] if a["role"] != "sandbox"]
     data["organization"]["organizational_units"] = [
@@ -621,7 +622,6 @@ def _organization_only() -> OrgConfig:
     guardrails["member_roles_ous"] = ["Security", "Infrastructure", "Workloads"]
     for assignment in data["identity_center"]["assignments"]:
         assignment["accounts"] = [a for a in assignment["accounts"] if a != "sandbox"]
-    data["network"] = {"supernet": "10.0.0.0/8", "vpcs": {}}  # the model requires the section today
     return parse_config(yaml.safe_dump(data, sort_keys=False), source="organization-only.yaml")
 
 

@@ -148,9 +148,12 @@ def test_quota_boundaries_are_allowed() -> None:
     """72,000 events/s x 1.25: 90 shards of 10 batches, exactly the 900 the default quota
     leaves reservable; a raised quota admits the 920 of 73,000 events/s."""
     data = _example()
+    for other in ("object_index", "disaster_recovery"):  # the account's other reservations, counted by the root
+        del data[other]
     data["streaming"].update(records_per_second=72_000)
     assert parse_config(yaml.safe_dump(data, sort_keys=False)).streaming.reserved_concurrency() == 900
     data["streaming"].update(records_per_second=73_000, account_concurrency_quota=2_000)
+    data["account_quotas"] = {"lambda_concurrent_executions": 2_000}
     assert parse_config(yaml.safe_dump(data, sort_keys=False)).streaming.reserved_concurrency() == 920
 
 

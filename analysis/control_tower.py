@@ -196,6 +196,7 @@ class Toolchain:
         ran and reported on exactly this template in agreement with its exit code."""
         if not rules:
             return []  # no rule judges any resource type in it
+        template = template.resolve()  # cfn-guard names each report by the absolute path of its data
         args = [str(self.binary), "validate"]
         for rule in rules:
             args += ["--rules", str(rule)]

@@ -262,3 +262,12 @@ def test_a_rules_folder_without_rules_fails_the_gate(tmp_path: Path, folder: str
     toolchain = Toolchain(control_tower.guard_binary(), rules)
     with pytest.raises(RuntimeError, match="no rule files"):
         control_tower.evaluate([template], toolchain=toolchain, cache=ResultCache(None))
+
+
+def test_a_template_named_by_a_relative_path_is_judged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``make synth`` writes into a relative folder (cdk.out.staging); cfn-guard names its
+    report by the absolute path, which the runner must still recognise as the template's."""
+    _template(tmp_path / "queue.template.json", dead_letter_queue=False)
+    monkeypatch.chdir(tmp_path)
+    results = control_tower.evaluate([Path("queue.template.json")], cache=ResultCache(tmp_path / "cache"))
+    assert _controls(results, "queue.template.json") == {("CT.SQS.PR.1", "Queue")}

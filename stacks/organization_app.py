@@ -112,7 +112,7 @@ def parts_to_build(config: OrgConfig, patterns: Collection[str] | None) -> froze
     parts = set(chosen)
     if "disaster-recovery" in chosen and config.has_vpcs:
         parts.add("network")  # the workload runs in the network's shared subnets, deployed first
-    if "organization" in chosen or ("network" in chosen and config.has_vpcs):
+    if "organization" in parts or ("network" in parts and config.has_vpcs):
         parts.add("log-archive")
     if "network" in parts and config.has_vpcs:
         parts.add("organization-services")  # it enables RAM sharing with the organization first

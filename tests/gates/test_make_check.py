@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from analysis.assembly import StackTemplate
-from analysis.gates import Finding, guardrail_table, run_template_gates
+from analysis.gates import TEMPLATE_GATES, Finding, guardrail_table
 from org_config import OrgConfig, parse_config
 from tests.support.synthesis import Synthesis, committed_organization, synthesize_organization, temporary_outdir
 from tools import check, docs
@@ -86,7 +86,9 @@ def _broken_log_archive(synthesis: Synthesis, workdir: Path) -> StackTemplate:
 def test_a_template_that_breaks_a_gate_is_reported_with_the_gate_and_finding(organization: str, tmp_path: Path) -> None:
     synthesis = committed_organization(organization)
     broken = _broken_log_archive(synthesis, tmp_path)
-    findings = [f for gate_findings in run_template_gates([broken]).values() for f in gate_findings]
+    # Every template gate but deployability, which reads the order from the whole assembly's
+    # manifest (its own tests break the assembly); this template is copied out alone.
+    findings = [f for name, gate in TEMPLATE_GATES.items() if name != "deployability" for f in gate([broken])]
     by_gate = {f.gate for f in findings}
     assert {"retention", "checkov", "control-tower"} <= by_gate, findings
     assert all(f.stack == broken.name for f in findings)

@@ -35,6 +35,7 @@ from constructs import Construct
 from cdk_constructs.gates import acknowledge_nag
 from cdk_constructs.hardened_bucket import HardenedBucket, Lifecycle
 from cdk_constructs.hardened_key import HardenedKey
+from org_config.delivery import Delivery
 from org_config.model import AccountRole, OrgConfig
 
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0  # Ubuntu 22.04 with Python 3.11, which the project needs
@@ -69,10 +70,26 @@ class DeliveryPipelineStack(Stack):
         delivery = config.delivery
         if delivery is None:
             raise ValueError("the delivery pipeline needs the config's delivery section")
-        prefix = config.organization.name_prefix
-        management = config.account(AccountRole.MANAGEMENT).id
         self.waves = deployment_waves(stacks)
+        self._stores(config.organization.name_prefix)
+        source = codepipeline.Artifact("Source")
+        assembly = codepipeline.Artifact("Assembly")
+        self._projects(config, delivery.config_path, stacks)
+        self.pipeline = codepipeline.Pipeline(
+            self,
+            "Pipeline",
+            pipeline_type=codepipeline.PipelineType.V2,
+            artifact_bucket=self.artifacts.bucket,
+            restart_execution_on_update=False,
+        )
+        self._source_gates_and_synth(delivery, source, assembly)
+        self._acknowledge_generated_grants()
+        management = config.account(AccountRole.MANAGEMENT).id
+        for number, wave in enumerate(self.waves, start=1):
+            self.pipeline.add_stage(stage_name=f"Wave{number}", actions=self._wave(wave, management, source, assembly))
 
+    def _stores(self, prefix: str) -> None:
+        """The pipeline's key, its artifact bucket (with its access-log bucket) and build logs."""
         self.key = HardenedKey(
             self, "PipelineKey", alias=f"alias/{prefix}/delivery", description="Encrypts the pipeline"
         )
@@ -113,15 +130,16 @@ class DeliveryPipelineStack(Stack):
             encryption_key=self.key.key,
             retention=logs.RetentionDays.ONE_YEAR,
         )
-        source = codepipeline.Artifact("Source")
-        assembly = codepipeline.Artifact("Assembly")
-        self.check = self._project("Check", [f"make check CONFIG={delivery.config_path}"])
+
+    def _projects(self, config: OrgConfig, config_path: str, stacks: Sequence[Stack]) -> None:
+        """The three builds: the gates, the synth and a wave's deploy."""
+        self.check = self._project("Check", [f"make check CONFIG={config_path}"])
         # The Flink application's code asset carries the Kinesis connector JAR, fetched and
         # verified against its pinned SHA-256 first: without it the synth refuses to go on.
         connector = ["make flink-connector"] if config.streaming_section is not None else []
         self.synth = self._project(
             "Synth",
-            [*connector, f"make synth CONFIG={delivery.config_path}"],
+            [*connector, f"make synth CONFIG={config_path}"],
             artifacts={"files": ["**/*"], "base-directory": "cdk.out"},
         )
         self.deploy = self._project(
@@ -134,14 +152,11 @@ class DeliveryPipelineStack(Stack):
             timeout=WAVE_TIMEOUT,
         )
         self._allow_bootstrap_roles(self.deploy, stacks)
+
+    def _source_gates_and_synth(
+        self, delivery: Delivery, source: codepipeline.Artifact, assembly: codepipeline.Artifact
+    ) -> None:
         owner, repository = delivery.repository.split("/", 1)
-        self.pipeline = codepipeline.Pipeline(
-            self,
-            "Pipeline",
-            pipeline_type=codepipeline.PipelineType.V2,
-            artifact_bucket=self.artifacts.bucket,
-            restart_execution_on_update=False,
-        )
         self.pipeline.add_stage(
             stage_name="Source",
             actions=[
@@ -165,31 +180,35 @@ class DeliveryPipelineStack(Stack):
                 actions.CodeBuildAction(action_name="MakeSynth", project=self.synth, input=source, outputs=[assembly])
             ],
         )
-        self._acknowledge_generated_grants()
-        for number, wave in enumerate(self.waves, start=1):
-            wave_actions: list[codepipeline.IAction] = []
-            if any(stack.account == management for stack in wave):
-                wave_actions.append(
-                    actions.ManualApprovalAction(
-                        action_name="ApproveManagementChanges",
-                        additional_information="This wave changes the management account: "
-                        + ", ".join(s.stack_name for s in wave if s.account == management),
-                        run_order=1,
-                    )
-                )
+
+    def _wave(
+        self, wave: Sequence[Stack], management: str, source: codepipeline.Artifact, assembly: codepipeline.Artifact
+    ) -> list[codepipeline.IAction]:
+        """One wave's actions: an approval first if it changes the management account, then
+        the deploy of its stacks, side by side."""
+        wave_actions: list[codepipeline.IAction] = []
+        if any(stack.account == management for stack in wave):
             wave_actions.append(
-                actions.CodeBuildAction(
-                    action_name="Deploy",
-                    project=self.deploy,
-                    input=source,
-                    extra_inputs=[assembly],
-                    environment_variables={
-                        "STACKS": codebuild.BuildEnvironmentVariable(value=" ".join(s.stack_name for s in wave))
-                    },
-                    run_order=2,
+                actions.ManualApprovalAction(
+                    action_name="ApproveManagementChanges",
+                    additional_information="This wave changes the management account: "
+                    + ", ".join(s.stack_name for s in wave if s.account == management),
+                    run_order=1,
                 )
             )
-            self.pipeline.add_stage(stage_name=f"Wave{number}", actions=wave_actions)
+        wave_actions.append(
+            actions.CodeBuildAction(
+                action_name="Deploy",
+                project=self.deploy,
+                input=source,
+                extra_inputs=[assembly],
+                environment_variables={
+                    "STACKS": codebuild.BuildEnvironmentVariable(value=" ".join(s.stack_name for s in wave))
+                },
+                run_order=2,
+            )
+        )
+        return wave_actions
 
     def _acknowledge_generated_grants(self) -> None:
         """The CDK's own grants to the pipeline, its actions and its builds: wildcards inside

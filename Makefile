@@ -15,6 +15,8 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := true
+# Node.js keeps the compiled CDK CLI and jsii runtime here between runs.
+export NODE_COMPILE_CACHE ?= $(abspath .cache/node-compile)
 
 # Quoted, so a path with spaces stays one argument.
 CONFIG_ARG := $(if $(CONFIG),--config "$(CONFIG)")

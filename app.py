@@ -8,29 +8,42 @@ field and the rule, before anything is written. The context value ``patterns``
 (``cdk synth -c patterns=network,streaming``) builds only those patterns' stacks and the
 stacks they depend on; without it, every stack. After the synth, the Control Tower
 proactive controls run on every written template and fail the synth on any finding.
+
+When nothing the synth reads has changed since an earlier synth (the code, the config,
+the context, the installed libraries: ``analysis.assembly_cache``), the assembly that
+synth wrote is copied instead of built again, before aws-cdk-lib is even imported; the
+Control Tower check still runs on it. ``ASSEMBLY_CACHE=off`` always builds.
 """
+
+from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-import aws_cdk as cdk
-
-from cdk_constructs.gates import check_control_tower
-from org_config import ConfigError, load_config
-from org_config.loader import config_source
-from org_config.patterns import CONTEXT_KEY, parse_patterns
-from stacks.organization_app import build_organization
+from analysis import control_tower
+from analysis.assembly_cache import AssemblyCache, synth_key
 
 # A file to write the seconds of each phase to, for `make bench` (tools/bench.py).
 TIMINGS_ENV = "SYNTH_TIMINGS"
 
 
-def main() -> None:
+def synthesize(outdir: str | None, phases: dict[str, float]) -> Path:
+    """Build the organization and synthesize it into ``outdir``; exits on a bad config."""
     started = time.perf_counter()
-    app = cdk.App()
+    import aws_cdk as cdk  # only a synth that is not restored pays for the import
+
+    from org_config import ConfigError, load_config
+    from org_config.loader import config_source
+    from org_config.patterns import CONTEXT_KEY, parse_patterns
+    from stacks.organization_app import build_organization
+
+    imported = time.perf_counter()
+    app = cdk.App(outdir=outdir)
     config_path = app.node.try_get_context("config") or os.environ.get("ORG_CONFIG") or None
     try:
         patterns = parse_patterns(app.node.try_get_context(CONTEXT_KEY))
@@ -45,19 +58,62 @@ def main() -> None:
         sys.exit(f"config error: {message if message.startswith(source + ': ') else f'{source}: {message}'}")
     built = time.perf_counter()
     assembly = app.synth()
-    synthesized = time.perf_counter()
-    try:
-        check_control_tower(assembly.directory)  # the synth-time gate that reads the written templates
-    except RuntimeError as failed:
-        sys.exit(str(failed))
+    phases.update(imports=imported - started, build=built - imported, synth=time.perf_counter() - built)
+    return Path(assembly.directory)
+
+
+def main() -> None:
+    phases: dict[str, float] = {}
+    started = time.perf_counter()
+    outdir = os.environ.get("CDK_OUTDIR")  # set by the CLI; without it the CDK picks a folder
+    cache = AssemblyCache.from_environment() if outdir else None
+    if cache is None or outdir is None:
+        _check_control_tower(synthesize(outdir, phases), phases)
+    else:
+        key = synth_key()
+        if cache.restore(key, Path(outdir)):
+            phases["cache"] = time.perf_counter() - started
+            _check_control_tower(Path(outdir), phases)
+        else:
+            phases["cache"] = time.perf_counter() - started
+            # A fresh folder, so that the entry holds only what this synth wrote.
+            cache.directory.mkdir(parents=True, exist_ok=True)
+            fresh = Path(tempfile.mkdtemp(prefix=".synth-", dir=cache.directory))
+            try:
+                _check_control_tower(synthesize(str(fresh), phases), phases)
+                stored = time.perf_counter()
+                if synth_key() == key:  # nothing was edited while the synth ran
+                    cache.store(key, fresh)
+                phases["cache"] += time.perf_counter() - stored
+            finally:  # what the synth wrote goes to the CLI's folder, whether it passed or not
+                _move_into(fresh, Path(outdir))
     if os.environ.get(TIMINGS_ENV):
-        phases = {
-            "build": built - started,
-            "synth": synthesized - built,
-            "control_tower": time.perf_counter() - synthesized,
-        }
         Path(os.environ[TIMINGS_ENV]).write_text(json.dumps(phases), encoding="utf-8")
+
+
+def _check_control_tower(directory: Path, phases: dict[str, float]) -> None:
+    """The synth-time gate that reads the written templates: exits on any open finding."""
+    started = time.perf_counter()
+    failed = control_tower.assembly_failures(directory)
+    if failed:
+        sys.exit("\n".join([control_tower.FAILED_HEADER, *failed]))
+    phases["control_tower"] = time.perf_counter() - started
+
+
+def _move_into(source: Path, outdir: Path) -> None:
+    """Move every file of ``source`` into ``outdir``, as a synth into it would have written them."""
+    for path in sorted(source.rglob("*")):
+        if path.is_file():
+            target = outdir / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, target)
+    shutil.rmtree(source, ignore_errors=True)
 
 
 if __name__ == "__main__":
     main()
+    # Everything is written: skip the jsii runtime's orderly shutdown and the interpreter's
+    # teardown of aws-cdk-lib's modules (about 0.6 s); the runtime exits when its pipe closes.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

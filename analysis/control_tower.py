@@ -36,6 +36,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
+from analysis.assembly import read_assembly
 from analysis.result_cache import ResultCache, digest
 
 PACKAGE = "cdklabs.cdk-validator-cfnguard"
@@ -346,3 +347,12 @@ def unused_exemptions(template: Mapping[str, Any], result: Result) -> list[str]:
 
 def describe(findings: Iterable[Finding]) -> list[str]:
     return [f"{f.control} {f.logical_id}: {f.description}" for f in findings]
+
+
+def assembly_failures(assembly: str | Path) -> list[str]:
+    """Every finding without an exemption on the templates of the cloud assembly at
+    ``assembly`` (nested assemblies such as the StackSet body included), one line each,
+    named by its stack; empty when the assembly passes."""
+    stacks = read_assembly(assembly)
+    results = evaluate([stack.template_path for stack in stacks])
+    return [f"{stack.name}: {line}" for stack in stacks for line in describe(results[stack.template_path.name].failed)]

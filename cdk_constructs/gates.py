@@ -21,7 +21,6 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 from analysis import control_tower
-from analysis.assembly import read_assembly
 
 MIN_REASON_LENGTH = 30
 _NAG_RULE = re.compile(r"^AwsSolutions-[A-Za-z]+\d+(\[.+\])?$")
@@ -48,13 +47,7 @@ def check_control_tower(assembly: str | Path) -> None:
     A template unchanged since an earlier synth, test run or ``make check`` takes its
     result from the shared cache; the changed ones are judged in parallel.
     """
-    stacks = read_assembly(assembly)
-    results = control_tower.evaluate([stack.template_path for stack in stacks])
-    failed = [
-        f"{stack.name}: {line}"
-        for stack in stacks
-        for line in control_tower.describe(results[stack.template_path.name].failed)
-    ]
+    failed = control_tower.assembly_failures(assembly)
     if failed:
         raise RuntimeError("\n".join([control_tower.FAILED_HEADER, *failed]))
 

@@ -3,20 +3,24 @@
 Run with ``make bench`` (``python tools/bench.py --runs 5`` for more runs). Every case is
 a fresh ``cdk synth`` process tree, as ``make synth`` starts it:
 
-- cold: an empty Control Tower cache, so every template is judged;
-- nothing changed: the same organization again, every template from the cache;
+- cold: empty caches (Control Tower results, assemblies, Node's compiled code), so
+  everything is built and every template judged;
+- nothing changed: the same organization again, the assembly from its cache;
 - one pattern changed: the streaming pattern's config edited (each run differently), so
-  its templates are judged again and the others come from the cache;
-- one pattern selected: ``-c patterns=network`` with nothing changed;
+  the organization is built again, its changed templates judged, the others' results
+  taken from the cache;
+- one pattern selected: ``-c patterns=network`` with nothing changed, and with the
+  network's config edited (a firewall rule's description, each run differently);
 - the test suite (``pytest``, as ``make test`` runs it), with an empty cache.
 
 Beside each case's median wall time and peak memory (the largest resident set of any
 process in the tree: the CLI, the Python app or the jsii Node runtime) it prints the
-median of each phase: the imports (measured alone, ``import app``), building the
-constructs, ``app.synth()`` with cdk-nag, the Control Tower check (``app.py`` writes
-these to $SYNTH_TIMINGS), and what remains, the CLI's own overhead; then the number of
-Python→Node round-trips per stack (``tools/bench_jsii.py``). The bench uses a cache folder of its own,
-never the project's. Not a test: timings vary by machine.
+median of each phase as ``app.py`` writes them to $SYNTH_TIMINGS: the assembly cache
+(computing its key, and restoring or storing an entry), importing aws-cdk-lib and the
+project, building the constructs, ``app.synth()`` with cdk-nag, the Control Tower check,
+and what remains, the CLI's own overhead with Python's start; then the number of
+Python→Node round-trips per stack (``tools/bench_jsii.py``). The bench uses cache
+folders of its own, never the project's. Not a test: timings vary by machine.
 """
 
 from __future__ import annotations
@@ -38,9 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 EXAMPLE = ROOT / "org_config" / "example_organization.yaml"
-PHASES = ("imports", "build", "synth", "control_tower", "cli")
+PHASES = ("cache", "imports", "build", "synth", "control_tower", "cli")
 # The phases as the table heads them: app.synth() includes cdk-nag; "cli" is the rest.
-HEADINGS = ("imports", "build", "synth+nag", "ctrl-tower", "cli")
+HEADINGS = ("cache", "imports", "build", "synth+nag", "ctrl-tower", "cli")
 
 _MEASURE = """
 import resource, subprocess, sys, time
@@ -102,56 +106,72 @@ def _synth(outdir: Path, *context: str) -> list[str]:
     return command
 
 
-def _changed_streaming_config(folder: Path, run: int) -> Path:
-    """The example with the streaming consumer's batch size changed: only the streaming
-    pipeline's template changes, differently in every run."""
+def _edited(folder: Path, name: str, pattern: str, replacement: str) -> Path:
     text = EXAMPLE.read_text(encoding="utf-8")
-    changed, count = re.subn(r"(?m)^(  batch_size: )500\b", rf"\g<1>{500 - 10 * (run + 1)}", text)
+    changed, count = re.subn(pattern, replacement, text)
     if count != 1:
-        raise SystemExit("the example's streaming.batch_size is no longer 500: update the bench")
-    path = folder / f"changed-{run}.yaml"
+        raise SystemExit(f"the example no longer matches {pattern!r}: update the bench")
+    path = folder / f"{name}.yaml"
     path.write_text(changed, encoding="utf-8")
     return path
 
 
+def _changed_streaming_config(folder: Path, run: int) -> Path:
+    """The example with the streaming consumer's batch size changed: only the streaming
+    pipeline's template changes, differently in every run."""
+    return _edited(folder, f"streaming-{run}", r"(?m)^(  batch_size: )500\b", rf"\g<1>{500 - 10 * (run + 1)}")
+
+
+def _changed_network_config(folder: Path, run: int) -> Path:
+    """The example with a firewall rule's description changed: the network hub's template
+    changes, differently in every run."""
+    rule = r"description: DNS to on-premises resolvers\}"
+    return _edited(folder, f"network-{run}", rule, f"description: DNS {run}}}")
+
+
 def cases(work: Path, *, tests: bool) -> dict[str, Callable[[int], tuple[list[str], dict[str, str]]]]:
     """Case name -> (run number -> command and environment)."""
-    warm = work / "cache-warm"
+    warm = {"CONTROL_TOWER_CACHE": str(work / "ct-warm"), "ASSEMBLY_CACHE": str(work / "assembly-warm")}
     out = work / "cdk.out"
 
     def cold(run: int) -> tuple[list[str], dict[str, str]]:
-        cache = work / f"cache-cold-{run}"
-        if run == 0:  # the last cold run leaves the warm cache for the cases after it
-            shutil.rmtree(warm, ignore_errors=True)
-        return _synth(out), {"CONTROL_TOWER_CACHE": str(warm if run == 0 else cache)}
+        if run == 0:  # the last cold run leaves the warm caches for the cases after it
+            for folder in warm.values():
+                shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(work / "node-warm", ignore_errors=True)
+            return _synth(out), {**warm, "NODE_COMPILE_CACHE": str(work / "node-warm")}
+        return _synth(out), {
+            "CONTROL_TOWER_CACHE": str(work / f"ct-cold-{run}"),
+            "ASSEMBLY_CACHE": str(work / f"assembly-cold-{run}"),
+            "NODE_COMPILE_CACHE": str(work / f"node-cold-{run}"),
+        }
 
+    node = {"NODE_COMPILE_CACHE": str(work / "node-warm")}
     found: dict[str, Callable[[int], tuple[list[str], dict[str, str]]]] = {
         "cold synth": cold,
-        "nothing changed": lambda run: (_synth(out), {"CONTROL_TOWER_CACHE": str(warm)}),
+        "nothing changed": lambda run: (_synth(out), {**warm, **node}),
         "one pattern changed": lambda run: (
             _synth(out, f"config={_changed_streaming_config(work, run)}"),
-            {"CONTROL_TOWER_CACHE": str(warm)},
+            {**warm, **node},
         ),
-        "patterns=network": lambda run: (_synth(out, "patterns=network"), {"CONTROL_TOWER_CACHE": str(warm)}),
+        "patterns=network": lambda run: (_synth(out, "patterns=network"), {**warm, **node}),
+        "network changed, selected": lambda run: (
+            _synth(out, "patterns=network", f"config={_changed_network_config(work, run)}"),
+            {**warm, **node},
+        ),
     }
     if tests:
         found["test suite (pytest)"] = lambda run: (
             [str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-            {"CONTROL_TOWER_CACHE": str(work / f"cache-tests-{run}")},
+            {"CONTROL_TOWER_CACHE": str(work / f"cache-tests-{run}"), "ASSEMBLY_CACHE": "off", **node},
         )
     return found
 
 
-def import_seconds(runs: int) -> float:
-    """Median seconds to start Python and import the app (aws-cdk-lib and the project)."""
-    env = _environment({})
-    return statistics.median(measure([str(BIN / "python"), "-c", "import app"], env).seconds for _ in range(runs))
-
-
-def _breakdown(run: Run, imports: float) -> dict[str, float]:
+def _breakdown(run: Run) -> dict[str, float]:
     if not run.phases:
         return {}
-    phases = {"imports": imports, **run.phases}
+    phases = {name: run.phases.get(name, 0.0) for name in PHASES if name != "cli"}
     phases["cli"] = run.seconds - sum(phases.values())
     return phases
 
@@ -164,9 +184,9 @@ def jsii_round_trips() -> dict[str, int]:
     return counts
 
 
-def _row(name: str, runs: list[Run], imports: float) -> str:
+def _row(name: str, runs: list[Run]) -> str:
     seconds = [r.seconds for r in runs]
-    breakdowns = [b for b in (_breakdown(r, imports) for r in runs) if b]
+    breakdowns = [b for b in (_breakdown(r) for r in runs) if b]
     cells = [
         f"{statistics.median(seconds):>9.1f}s",
         f"{min(seconds):>9.1f}s",
@@ -176,7 +196,7 @@ def _row(name: str, runs: list[Run], imports: float) -> str:
     for phase in PHASES:
         values = [b[phase] for b in breakdowns]
         cells.append(f"{statistics.median(values):>9.1f}s" if values else f"{'-':>10}")
-    return f"{name:<22} " + " ".join(cells)
+    return f"{name:<26} " + " ".join(cells)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,7 +209,6 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     env = _environment({})
     try:
-        imports = import_seconds(args.runs)
         rows = []
         for name, case in cases(work, tests=not args.skip_tests).items():
             count = args.test_runs if name.startswith("test suite") else args.runs
@@ -198,9 +217,9 @@ def main(argv: list[str] | None = None) -> int:
                 command, extra = case(run)
                 runs.append(measure(command, {**env, **extra}))
             print(f"measured {name}: {', '.join(f'{r.seconds:.1f}s' for r in runs)}", file=sys.stderr)
-            rows.append(_row(name, runs, imports))
+            rows.append(_row(name, runs))
         header = " ".join(f"{h:>10}" for h in ("median", "min", "max", "peak MiB", *HEADINGS))
-        print(f"\n{'case':<22} {header}   ({args.runs} runs, {os.cpu_count()} cores; phases are medians)")
+        print(f"\n{'case':<26} {header}   ({args.runs} runs, {os.cpu_count()} cores; phases are medians)")
         print("\n".join(rows))
         if not args.no_jsii:
             print("\njsii round-trips (Python→Node calls)")

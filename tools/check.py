@@ -52,11 +52,11 @@ def run_gates(config_path: Path | None, workdir: Path, *, twice: bool = True) ->
     synth, for determinism, runs while the gates read the first one."""
     config = load_config(config_path)
     first = workdir / "first"
-    result = cdk_synth(first, config_path)
+    result = cdk_synth(first, config_path, fresh=True)
     findings = synth_time_findings(first, result.stderr) if result.returncode != 0 else []
     if not (first / "manifest.json").exists():
         return {"synth": 0}, findings
-    second = start_cdk_synth(workdir / "second", config_path) if twice else None
+    second = start_cdk_synth(workdir / "second", config_path, fresh=True) if twice else None
     stacks = read_assembly(first)
     templates: dict[str, int] = {"synth (cdk-nag, control-tower)": len(stacks)}
     for name, gate_findings in run_template_gates(stacks).items():

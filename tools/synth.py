@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from analysis.assembly import read_assembly
+from analysis.assembly_cache import CACHE_ENV as ASSEMBLY_CACHE_ENV
 from analysis.gates import limits
 from analysis.limits import summary_table
 from org_config import ConfigError, load_config
@@ -27,13 +28,19 @@ from org_config.patterns import CONTEXT_KEY, PATTERNS, parse_patterns
 
 ROOT = Path(__file__).resolve().parents[1]
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
+# Node.js keeps the compiled CLI here between runs (about 0.4 s of every CLI start).
+NODE_COMPILE_CACHE = ROOT / ".cache" / "node-compile"
 
 
-def cli_environment() -> dict[str, str]:
+def cli_environment(*, fresh: bool = False) -> dict[str, str]:
     """The environment the CDK CLI runs the app in: this virtualenv first (its Python and
-    Node.js), and nothing that would call AWS."""
+    Node.js), Node's compile cache, and nothing that would call AWS. ``fresh``: build even
+    when the assembly cache holds this synth (``make check``, whose determinism check
+    compares two real synths)."""
     return {
         **os.environ,
+        **({ASSEMBLY_CACHE_ENV: "off"} if fresh else {}),
+        "NODE_COMPILE_CACHE": os.environ.get("NODE_COMPILE_CACHE", str(NODE_COMPILE_CACHE)),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "AWS_EC2_METADATA_DISABLED": "true",
         "CDK_DISABLE_VERSION_CHECK": "true",
@@ -52,20 +59,22 @@ def _synth_command(outdir: Path, config: Path | None, patterns: frozenset[str] |
 
 
 def cdk_synth(
-    outdir: Path, config: Path | None, patterns: frozenset[str] | None = None
+    outdir: Path, config: Path | None, patterns: frozenset[str] | None = None, *, fresh: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """``cdk synth`` of the organization at ``config`` (the example when ``None``) into
-    ``outdir``: every stack, or only those ``patterns`` need."""
+    ``outdir``: every stack, or only those ``patterns`` need; ``fresh``: never from the
+    assembly cache."""
     command = _synth_command(outdir, config, patterns)
-    return subprocess.run(command, cwd=ROOT, env=cli_environment(), capture_output=True, text=True, check=False)
+    env = cli_environment(fresh=fresh)
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
 
-def start_cdk_synth(outdir: Path, config: Path | None) -> subprocess.Popen[bytes]:
+def start_cdk_synth(outdir: Path, config: Path | None, *, fresh: bool = False) -> subprocess.Popen[bytes]:
     """:func:`cdk_synth` in the background; ``wait()`` gives its exit code."""
     return subprocess.Popen(
         _synth_command(outdir, config),
         cwd=ROOT,
-        env=cli_environment(),
+        env=cli_environment(fresh=fresh),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

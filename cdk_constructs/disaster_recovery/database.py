@@ -198,4 +198,4 @@ class GlobalDatabase:
         )
         self.global_cluster.apply_removal_policy(RemovalPolicy.RETAIN)
         for instance in source.instances:
-            self.global_cluster.add_dependency(instance)
+            self.global_cluster.add_resource_dependency(instance)

@@ -121,10 +121,9 @@ def test_cdk_synth_with_an_unknown_pattern_stops_with_one_line(monkeypatch: pyte
     """app.py as ``cdk synth -c patterns=network,netwrk`` runs it (the CLI hands the
     context to the app), in-process: it stops before building anything."""
     outdir, real_app = temporary_outdir("cdk-out-unknown-"), cdk.App
-    monkeypatch.setattr(
-        entry_point.cdk, "App", lambda: real_app(outdir=str(outdir), context={"patterns": "network,netwrk"})
-    )
-    monkeypatch.setattr(entry_point, "build_organization", _must_not_build)
+    monkeypatch.delenv("CDK_OUTDIR", raising=False)  # no CLI folder: the assembly cache is not consulted
+    monkeypatch.setattr(cdk, "App", lambda **_: real_app(outdir=str(outdir), context={"patterns": "network,netwrk"}))
+    monkeypatch.setattr("stacks.organization_app.build_organization", _must_not_build)
     with pytest.raises(SystemExit) as stopped:
         entry_point.main()
     assert stopped.value.code == f"error: {UNKNOWN}"
@@ -148,10 +147,16 @@ def test_make_synth_with_an_unknown_pattern_leaves_cdk_out_alone(
 def test_make_synth_passes_the_selection_to_the_app_and_make_check_never_does(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """... and ``make check`` always synthesizes for real (never a copy from the assembly
+    cache), while ``make synth`` may reuse one."""
     commands: list[list[str]] = []
+    fresh_flags: list[bool] = []
 
-    def recording(outdir: Path, config: Path | None, patterns: frozenset[str] | None = None) -> object:
+    def recording(
+        outdir: Path, config: Path | None, patterns: frozenset[str] | None = None, *, fresh: bool = False
+    ) -> object:
         commands.append(make_synth._synth_command(outdir, config, patterns))
+        fresh_flags.append(fresh)
         return subprocess.CompletedProcess([], 1, "", "stopped here")
 
     monkeypatch.setattr(make_synth, "cdk_synth", recording)
@@ -159,9 +164,13 @@ def test_make_synth_passes_the_selection_to_the_app_and_make_check_never_does(
     assert commands[-1][-2:] == ["--context", "patterns=network,streaming"]
     make_synth.main(["--out", str(tmp_path / "cdk.out")])
     assert not any("patterns=" in part for part in commands[-1])
+    assert fresh_flags == [False, False]
     monkeypatch.setattr("tools.check.cdk_synth", recording)
     run_gates(None, tmp_path, twice=False)
     assert not any("patterns=" in part for part in commands[-1])
+    assert fresh_flags[-1] is True
+    assert make_synth.cli_environment(fresh=True)["ASSEMBLY_CACHE"] == "off"
+    assert "ASSEMBLY_CACHE" not in make_synth.cli_environment() or "ASSEMBLY_CACHE" in os.environ
 
 
 def test_make_synth_of_one_pattern_through_the_cli(tmp_path: Path) -> None:

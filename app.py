@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from analysis import control_tower
-from analysis.assembly_cache import AssemblyCache, synth_key
+from analysis.assembly_cache import RESTORED_NOTE, AssemblyCache, synth_key
 
 # A file to write the seconds of each phase to, for `make bench` (tools/bench.py).
 TIMINGS_ENV = "SYNTH_TIMINGS"
@@ -73,6 +73,7 @@ def main() -> None:
         key = synth_key()
         if cache.restore(key, Path(outdir)):
             phases["cache"] = time.perf_counter() - started
+            print(RESTORED_NOTE, file=sys.stderr)
             _check_control_tower(Path(outdir), phases)
         else:
             phases["cache"] = time.perf_counter() - started

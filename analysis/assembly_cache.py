@@ -45,6 +45,8 @@ OFF = "off"
 DEFAULT_DIRECTORY = ROOT / ".cache" / "assembly"
 # The version of the key's and the entry's layout.
 FORMAT = "assembly-cache/1"
+# What app.py says on stderr when it restored an assembly (``make synth`` repeats it).
+RESTORED_NOTE = "nothing the synth reads changed since an earlier one: its assembly was copied from the cache"
 # Entries kept: enough for a few configs and pattern selections side by side.
 KEEP = 8
 # Top-level folders a synth never reads, and folders skipped at any depth.

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from analysis.assembly import read_assembly
 from analysis.assembly_cache import CACHE_ENV as ASSEMBLY_CACHE_ENV
+from analysis.assembly_cache import RESTORED_NOTE
 from analysis.gates import limits
 from analysis.limits import summary_table
 from org_config import ConfigError, load_config
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = f" for {', '.join(sorted(patterns))} and what it depends on" if patterns else ""
     print(f"Synthesized {len(stacks)} stack(s){chosen} into {out}:")
     print(table)
+    if RESTORED_NOTE in result.stderr:
+        print(f"({RESTORED_NOTE}; ASSEMBLY_CACHE=off builds it again)")
     return 0
 
 

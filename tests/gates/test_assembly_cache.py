@@ -15,7 +15,7 @@ import pytest
 
 import app as entry_point
 from analysis import assembly_cache
-from analysis.assembly_cache import KEEP, AssemblyCache, source_files, synth_key
+from analysis.assembly_cache import KEEP, RESTORED_NOTE, AssemblyCache, source_files, synth_key
 from tests.support.synthesis import app_context
 
 # The CLI's context for `cdk synth -c patterns=object-index`: two small stacks.
@@ -186,10 +186,13 @@ def _as_the_cli_runs_it(monkeypatch: pytest.MonkeyPatch, outdir: Path, cache: Pa
     monkeypatch.setattr(cdk, "App", lambda outdir=None: real_app(outdir=outdir, context=SELECTION))
 
 
-def test_app_py_stores_a_synth_and_restores_it_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Through app.py's own ``main``, the way the CDK CLI runs it."""
+def test_app_py_stores_a_synth_and_restores_it_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through app.py's own ``main``, the way the CDK CLI runs it; a restore says so."""
     _as_the_cli_runs_it(monkeypatch, tmp_path / "first", tmp_path / "cache")
     entry_point.main()
+    assert RESTORED_NOTE not in capsys.readouterr().err
     entries = [p for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")]
     assert len(entries) == 1, "the passing synth was stored"
     assert not list((tmp_path / "cache").glob(".synth-*")), "the synth's own folder was moved out"
@@ -200,6 +203,7 @@ def test_app_py_stores_a_synth_and_restores_it_unchanged(tmp_path: Path, monkeyp
     monkeypatch.setattr(entry_point, "synthesize", must_not_build)
     monkeypatch.setenv("CDK_OUTDIR", str(tmp_path / "second"))
     entry_point.main()
+    assert RESTORED_NOTE in capsys.readouterr().err
     names = sorted(p.relative_to(tmp_path / "first").as_posix() for p in (tmp_path / "first").rglob("*") if p.is_file())
     assert "object-index-api-eu-west-1.template.json" in names
     _, mismatch, errors = filecmp.cmpfiles(tmp_path / "first", tmp_path / "second", names, shallow=False)

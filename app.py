@@ -89,7 +89,8 @@ def main() -> None:
             finally:  # what the synth wrote goes to the CLI's folder, whether it passed or not
                 _move_into(fresh, Path(outdir))
     if os.environ.get(TIMINGS_ENV):
-        Path(os.environ[TIMINGS_ENV]).write_text(json.dumps(phases), encoding="utf-8")
+        report = {**phases, "peak_mib": _peak_mib()}
+        Path(os.environ[TIMINGS_ENV]).write_text(json.dumps(report), encoding="utf-8")
 
 
 def _check_control_tower(directory: Path, phases: dict[str, float]) -> None:
@@ -99,6 +100,23 @@ def _check_control_tower(directory: Path, phases: dict[str, float]) -> None:
     if failed:
         sys.exit("\n".join([control_tower.FAILED_HEADER, *failed]))
     phases["control_tower"] = time.perf_counter() - started
+
+
+def _peak_mib() -> float:
+    """The largest resident set so far of this process or a child of it (the jsii Node
+    runtime, which exits on its own after ``os._exit`` and so is never waited for); Linux
+    only, 0 elsewhere."""
+    pids = ["self"]
+    for children in Path("/proc/self/task").glob("*/children"):
+        pids += children.read_text(encoding="utf-8").split()
+    peaks = [0]
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+        except OSError:  # already gone
+            continue
+        peaks += [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")]
+    return max(peaks) / 1024
 
 
 def _move_into(source: Path, outdir: Path) -> None:

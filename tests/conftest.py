@@ -7,6 +7,7 @@ organization is synthesized once per session (on first use) and shared.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -48,3 +49,13 @@ def synthesis() -> Synthesis:
 @pytest.fixture
 def template(stack: StackTemplate) -> dict:  # type: ignore[type-arg]
     return stack.template
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The collected session holds the example's synthesized templates and aws-cdk-lib's
+    # modules: hundreds of thousands of long-lived objects that every full collection would
+    # walk again. Freeze them out of the collector and collect less often: in alternating
+    # runs of the whole suite, 232 s, 259 s and 232 s against 275 s, 286 s and 235 s without.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)

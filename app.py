@@ -103,16 +103,16 @@ def _check_control_tower(directory: Path, phases: dict[str, float]) -> None:
 
 
 def _peak_mib() -> float:
-    """The largest resident set so far of this process or a child of it (the jsii Node
-    runtime, which exits on its own after ``os._exit`` and so is never waited for); Linux
-    only, 0 elsewhere."""
-    pids = ["self"]
-    for children in Path("/proc/self/task").glob("*/children"):
-        pids += children.read_text(encoding="utf-8").split()
-    peaks = [0]
-    for pid in pids:
+    """The largest resident set so far of this process or any process below it: the jsii
+    runtime is two Node processes under a launcher, never waited for once this process
+    leaves with ``os._exit``, so no rusage sees them. Linux only, 0 elsewhere."""
+    pending, peaks = ["self"], [0]
+    while pending:
+        pid = pending.pop()
         try:
             status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+            for children in Path(f"/proc/{pid}/task").glob("*/children"):
+                pending += children.read_text(encoding="utf-8").split()
         except OSError:  # already gone
             continue
         peaks += [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")]

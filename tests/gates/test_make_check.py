@@ -57,10 +57,12 @@ def test_make_check_passes_every_gate_on_an_organization_of_another_shape() -> N
     assert not {gate for gate, row in rows.items() if row[-1] != "0"}, result.stdout
 
 
-@pytest.mark.parametrize("organization", ORGANIZATIONS)
+# three_sandboxes is the organization `make check` itself runs on above: the same gates
+# on the same templates, so they are not run on it a second time here.
+@pytest.mark.parametrize("organization", [name for name in ORGANIZATIONS if name != "three_sandboxes"])
 def test_every_gate_of_make_check_passes_on_each_committed_organization(organization: str) -> None:
-    """The same gate functions `make check` runs, on each organization's synth (shared with
-    the other tests of these organizations, so each is synthesized once per session)."""
+    """The same gate functions `make check` runs, on each other organization's synth (shared
+    with the other tests of these organizations, so each is synthesized once per session)."""
     synthesis = committed_organization(organization)
     assert synthesis.validation_error is None, synthesis.validation_error  # cdk-nag and Control Tower at synth
     config = parse_config((ROOT / "tests" / "configs" / f"{organization}.yaml").read_text(encoding="utf-8"))

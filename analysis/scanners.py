@@ -1,20 +1,83 @@
 """Run cfn-lint and checkov once over a set of templates and index the findings by file.
 
-Both run from this virtualenv's own bin directory, on templates this project wrote.
+Both are this virtualenv's own, run on templates this project wrote. Each runs in one
+long-lived process per Python process (:mod:`analysis.scanner_worker`), started on first
+use: a test session scans a dozen sets of templates and would otherwise pay each
+scanner's start, longer than a template's scan, every time.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-_BIN = Path(sys.executable).parent
+# No call home for check metadata: everything here is offline.
+_OFFLINE = {"BC_SKIP_MAPPING": "TRUE", "CKV_NO_UPDATE_CHECK": "TRUE"}
+
+
+class _Scanner:
+    """One scanner's worker process, asked one request at a time."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[str] | None = None
+
+    def run(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+                    [sys.executable, "-m", "analysis.scanner_worker", self.name],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                    cwd=Path(__file__).resolve().parents[1],
+                    env={**os.environ, **_OFFLINE},
+                )
+            stdin, stdout = self._pipes()
+            try:
+                stdin.write(json.dumps({"argv": argv}) + "\n")
+                stdin.flush()
+                answer = stdout.readline()
+            except (BrokenPipeError, OSError):
+                answer = ""
+            if not answer:  # the worker died: the next request starts a new one
+                self.close()
+                raise RuntimeError(f"{self.name} did not run: its process ended without an answer")
+            reply = json.loads(answer)
+            return subprocess.CompletedProcess(argv, reply["code"], reply["stdout"], reply["stderr"])
+
+    def _pipes(self) -> tuple[IO[str], IO[str]]:
+        assert self._process is not None and self._process.stdin and self._process.stdout
+        return self._process.stdin, self._process.stdout
+
+    def close(self) -> None:
+        if self._process is not None:
+            if self._process.stdin:
+                self._process.stdin.close()  # the worker ends when its stdin closes
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+            self._process = None
+
+
+_SCANNERS = {name: _Scanner(name) for name in ("cfn-lint", "checkov")}
+
+
+@atexit.register
+def _close_all() -> None:
+    for scanner in _SCANNERS.values():
+        scanner.close()
 
 
 @functools.cache
@@ -23,12 +86,7 @@ def cfn_lint(templates: tuple[Path, ...]) -> dict[str, list[dict[str, Any]]]:
 
     cfn-lint leaves its informational checks out unless asked (``--include-checks I``);
     they are asked for, so that an informational finding fails the gate like the others."""
-    result = subprocess.run(  # noqa: S603 - this virtualenv's cfn-lint
-        [str(_BIN / "cfn-lint"), "--format", "json", "--include-checks", "I", "--", *map(str, templates)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _SCANNERS["cfn-lint"].run(["--format", "json", "--include-checks", "I", "--", *map(str, templates)])
     if result.returncode not in (0, 2, 4, 6, 8, 10, 12, 14) or not result.stdout.strip():
         raise RuntimeError(f"cfn-lint did not run: {result.stderr.strip()}")
     findings: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -40,12 +98,10 @@ def cfn_lint(templates: tuple[Path, ...]) -> dict[str, list[dict[str, Any]]]:
 @functools.cache
 def checkov(templates: tuple[Path, ...]) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """checkov results per template file name: {"failed": [...], "skipped": [...], "passed": [...]}."""
-    args = [str(_BIN / "checkov"), "--framework", "cloudformation", "--output", "json", "--skip-download"]
+    args = ["--framework", "cloudformation", "--output", "json", "--skip-download"]
     for template in templates:
         args += ["--file", str(template)]
-    # No call home for check metadata: everything here is offline.
-    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_NO_UPDATE_CHECK": "TRUE"}
-    result = subprocess.run(args, capture_output=True, text=True, check=False, env=env)  # noqa: S603 - our checkov
+    result = _SCANNERS["checkov"].run(args)
     if result.returncode not in (0, 1) or not result.stdout.strip():
         raise RuntimeError(f"checkov did not run: {result.stderr.strip()[-2000:]}")
     reports = json.loads(result.stdout)

@@ -3,21 +3,25 @@
 Both are this virtualenv's own, run on templates this project wrote. Each runs in one
 long-lived process per Python process (:mod:`analysis.scanner_worker`), started on first
 use: a test session scans a dozen sets of templates and would otherwise pay each
-scanner's start, longer than a template's scan, every time.
+scanner's start, longer than a template's scan, every time. A template is scanned once
+per process for its content: the same bytes in another assembly (a sandbox pattern alone
+and all of them together) get the findings already found, under their own file name.
 """
 
 from __future__ import annotations
 
 import atexit
-import functools
 import json
 import os
 import subprocess
 import sys
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+
+from analysis.result_cache import digest
 
 # No call home for check metadata: everything here is offline.
 _OFFLINE = {"BC_SKIP_MAPPING": "TRUE", "CKV_NO_UPDATE_CHECK": "TRUE"}
@@ -80,11 +84,33 @@ def _close_all() -> None:
         scanner.close()
 
 
-@functools.cache
-def cfn_lint(templates: tuple[Path, ...]) -> dict[str, list[dict[str, Any]]]:
-    """cfn-lint findings (errors, warnings and informational) per template file name.
+# Findings by (scanner, SHA-256 of a template's bytes), for this process.
+_BY_CONTENT: dict[tuple[str, str], Any] = {}
 
-    cfn-lint leaves its informational checks out unless asked (``--include-checks I``);
+
+def _by_content(scanner: str, templates: tuple[Path, ...], scan: Callable[[tuple[Path, ...]], Any]) -> dict[str, Any]:
+    """Each template's findings by file name, scanning only contents not scanned before
+    (each once, however many of ``templates`` hold it). Neither scanner relates one
+    template to another: findings of a template are the same in any company."""
+    keys = {template: (scanner, digest(template.read_bytes())) for template in templates}
+    unscanned: dict[tuple[str, str], Path] = {}
+    for template, key in keys.items():
+        if key not in _BY_CONTENT:
+            unscanned.setdefault(key, template)
+    if unscanned:
+        found = scan(tuple(unscanned.values()))
+        for key, template in unscanned.items():
+            _BY_CONTENT[key] = found[template.name]
+    return {template.name: _BY_CONTENT[key] for template, key in keys.items()}
+
+
+def cfn_lint(templates: tuple[Path, ...]) -> dict[str, list[dict[str, Any]]]:
+    """cfn-lint findings (errors, warnings and informational) per template file name."""
+    return defaultdict(list, _by_content("cfn-lint", templates, _cfn_lint))
+
+
+def _cfn_lint(templates: tuple[Path, ...]) -> dict[str, list[dict[str, Any]]]:
+    """cfn-lint leaves its informational checks out unless asked (``--include-checks I``);
     they are asked for, so that an informational finding fails the gate like the others."""
     result = _SCANNERS["cfn-lint"].run(["--format", "json", "--include-checks", "I", "--", *map(str, templates)])
     if result.returncode not in (0, 2, 4, 6, 8, 10, 12, 14) or not result.stdout.strip():
@@ -95,9 +121,12 @@ def cfn_lint(templates: tuple[Path, ...]) -> dict[str, list[dict[str, Any]]]:
     return findings
 
 
-@functools.cache
 def checkov(templates: tuple[Path, ...]) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """checkov results per template file name: {"failed": [...], "skipped": [...], "passed": [...]}."""
+    return _by_content("checkov", templates, _checkov)
+
+
+def _checkov(templates: tuple[Path, ...]) -> dict[str, dict[str, list[dict[str, Any]]]]:
     args = ["--framework", "cloudformation", "--output", "json", "--skip-download"]
     for template in templates:
         args += ["--file", str(template)]

@@ -85,12 +85,12 @@ def test_a_scan_after_another_answers_as_the_command_line_does(name: str, synthe
 def test_a_template_changed_in_place_is_scanned_again(tmp_path: Path) -> None:
     template = tmp_path / "changing.template.json"
     template.write_text(json.dumps({"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}))
-    assert not scanners.cfn_lint.__wrapped__((template,))
-    assert not scanners.checkov.__wrapped__((template,))[template.name]["failed"]
+    assert not scanners.cfn_lint((template,))[template.name]
+    assert not scanners.checkov((template,))[template.name]["failed"]
 
     template.write_text(json.dumps(_BROKEN))
-    assert "E3002" in {m["Rule"]["Id"] for m in scanners.cfn_lint.__wrapped__((template,))[template.name]}
-    assert "CKV_AWS_18" in {c["check_id"] for c in scanners.checkov.__wrapped__((template,))[template.name]["failed"]}
+    assert "E3002" in {m["Rule"]["Id"] for m in scanners.cfn_lint((template,))[template.name]}
+    assert "CKV_AWS_18" in {c["check_id"] for c in scanners.checkov((template,))[template.name]["failed"]}
 
 
 def test_a_scanner_process_that_died_is_started_again(tmp_path: Path) -> None:
@@ -102,9 +102,50 @@ def test_a_scanner_process_that_died_is_started_again(tmp_path: Path) -> None:
     scanner._process.kill()
     scanner._process.wait()
 
-    assert scanners.cfn_lint.__wrapped__((template,))[template.name]
+    assert scanners.cfn_lint((template,))[template.name]
 
 
 def test_a_scanner_that_cannot_start_is_an_error_not_a_pass() -> None:
     with pytest.raises(RuntimeError, match="no-such-scanner did not run"):
         scanners._Scanner("no-such-scanner").run(["--version"])
+
+
+@pytest.mark.parametrize("name", SCANNERS)
+def test_a_template_gets_the_same_findings_alone_as_among_others(
+    name: str, synthesis: Synthesis, tmp_path: Path
+) -> None:
+    """What lets a template's findings be reused by its content: no scanner relates one
+    template to another. Scanned one by one and all together, each gets the same findings."""
+    scan = {"cfn-lint": scanners._cfn_lint, "checkov": scanners._checkov}[name]
+    broken = tmp_path / "broken.template.json"
+    broken.write_text(json.dumps(_BROKEN))
+    templates = (broken, *sorted((s.template_path for s in synthesis.stacks), key=lambda p: p.stat().st_size)[:4])
+
+    together = scan(templates)
+    alone = {template.name: scan((template,))[template.name] for template in templates}
+
+    def identity(found: Any) -> list[str]:
+        checks = found if isinstance(found, list) else [c for kind in found.values() for c in kind]
+        return sorted(json.dumps({k: v for k, v in c.items() if k in _IDENTITY}, sort_keys=True) for c in checks)
+
+    assert identity(together[broken.name])
+    assert {t.name: identity(together[t.name]) for t in templates} == {t: identity(f) for t, f in alone.items()}
+
+
+_IDENTITY = {"Rule", "Level", "Message", "Location", "check_id", "resource", "check_result", "file_line_range"}
+
+
+def test_a_template_scanned_before_is_not_scanned_again_under_another_name(
+    synthesis: Synthesis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = synthesis.stacks[0].template_path
+    scanners.cfn_lint((original,)), scanners.checkov((original,))
+    copy = tmp_path / "renamed.template.json"
+    copy.write_bytes(original.read_bytes())
+
+    monkeypatch.setattr(scanners, "_SCANNERS", {})  # any scan now fails
+    assert scanners.cfn_lint((copy,))[copy.name] == scanners.cfn_lint((original,))[original.name]
+    assert scanners.checkov((copy,))[copy.name] == scanners.checkov((original,))[original.name]
+    copy.write_bytes(original.read_bytes() + b"\n")
+    with pytest.raises(KeyError, match="cfn-lint"):  # a changed byte is new content: a scan
+        scanners.cfn_lint((copy,))

@@ -8,7 +8,7 @@ in-process with that argv, and answers on stdout with one JSON line
 ``{"code": exit code, "stdout": ..., "stderr": ...}``. It ends when stdin closes.
 
 The answer is what the command line would have printed: the same entry point, arguments
-and environment. ``tests/gates/test_gates_catch_breakage.py`` compares the two.
+and environment. ``tests/gates/test_scanner_worker.py`` compares the two.
 """
 
 from __future__ import annotations

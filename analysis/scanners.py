@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -34,15 +35,18 @@ class _Scanner:
         self.name = name
         self._lock = threading.Lock()
         self._process: subprocess.Popen[str] | None = None
+        self._stderr: IO[bytes] | None = None  # the worker's own errors, for the message if it dies
 
     def run(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
         with self._lock:
             if self._process is None or self._process.poll() is not None:
+                self.close()
+                self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker; close() ends it
                 self._process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
                     [sys.executable, "-m", "analysis.scanner_worker", self.name],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
+                    stderr=self._stderr,
                     text=True,
                     cwd=Path(__file__).resolve().parents[1],
                     env={**os.environ, **_OFFLINE},
@@ -55,8 +59,9 @@ class _Scanner:
             except (BrokenPipeError, OSError):
                 answer = ""
             if not answer:  # the worker died: the next request starts a new one
+                last_words = self._last_words()
                 self.close()
-                raise RuntimeError(f"{self.name} did not run: its process ended without an answer")
+                raise RuntimeError(f"{self.name} did not run: its process ended without an answer{last_words}")
             reply = json.loads(answer)
             return subprocess.CompletedProcess(argv, reply["code"], reply["stdout"], reply["stderr"])
 
@@ -64,7 +69,22 @@ class _Scanner:
         assert self._process is not None and self._process.stdin and self._process.stdout
         return self._process.stdin, self._process.stdout
 
+    def _last_words(self) -> str:
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+        return f": {lines[-1]}" if lines else ""
+
     def close(self) -> None:
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
         if self._process is not None:
             if self._process.stdin:
                 self._process.stdin.close()  # the worker ends when its stdin closes
@@ -104,6 +124,11 @@ def _by_content(scanner: str, templates: tuple[Path, ...], scan: Callable[[tuple
     return {template.name: _BY_CONTENT[key] for template, key in keys.items()}
 
 
+def _absolute(templates: tuple[Path, ...]) -> list[str]:
+    """The workers run in the project's folder, not necessarily the caller's."""
+    return [str(template.resolve()) for template in templates]
+
+
 def cfn_lint(templates: tuple[Path, ...]) -> dict[str, list[dict[str, Any]]]:
     """cfn-lint findings (errors, warnings and informational) per template file name."""
     return defaultdict(list, _by_content("cfn-lint", templates, _cfn_lint))
@@ -112,7 +137,7 @@ def cfn_lint(templates: tuple[Path, ...]) -> dict[str, list[dict[str, Any]]]:
 def _cfn_lint(templates: tuple[Path, ...]) -> dict[str, list[dict[str, Any]]]:
     """cfn-lint leaves its informational checks out unless asked (``--include-checks I``);
     they are asked for, so that an informational finding fails the gate like the others."""
-    result = _SCANNERS["cfn-lint"].run(["--format", "json", "--include-checks", "I", "--", *map(str, templates)])
+    result = _SCANNERS["cfn-lint"].run(["--format", "json", "--include-checks", "I", "--", *_absolute(templates)])
     if result.returncode not in (0, 2, 4, 6, 8, 10, 12, 14) or not result.stdout.strip():
         raise RuntimeError(f"cfn-lint did not run: {result.stderr.strip()}")
     findings: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -128,8 +153,8 @@ def checkov(templates: tuple[Path, ...]) -> dict[str, dict[str, list[dict[str, A
 
 def _checkov(templates: tuple[Path, ...]) -> dict[str, dict[str, list[dict[str, Any]]]]:
     args = ["--framework", "cloudformation", "--output", "json", "--skip-download"]
-    for template in templates:
-        args += ["--file", str(template)]
+    for template in _absolute(templates):
+        args += ["--file", template]
     result = _SCANNERS["checkov"].run(args)
     if result.returncode not in (0, 1) or not result.stdout.strip():
         raise RuntimeError(f"checkov did not run: {result.stderr.strip()[-2000:]}")

@@ -111,7 +111,7 @@ def test_a_scanner_process_that_died_is_started_again(tmp_path: Path) -> None:
 
 
 def test_a_scanner_that_cannot_start_is_an_error_not_a_pass() -> None:
-    with pytest.raises(RuntimeError, match="no-such-scanner did not run"):
+    with pytest.raises(RuntimeError, match=r"no-such-scanner did not run: .*KeyError: 'no-such-scanner'"):
         scanners._Scanner("no-such-scanner").run(["--version"])
 
 
@@ -154,3 +154,14 @@ def test_a_template_scanned_before_is_not_scanned_again_under_another_name(
     copy.write_bytes(original.read_bytes() + b"\n")
     with pytest.raises(KeyError, match="cfn-lint"):  # a changed byte is new content: a scan
         scanners.cfn_lint((copy,))
+
+
+def test_a_path_relative_to_the_callers_folder_is_scanned_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers run in the project's folder; a relative path means the caller's."""
+    (tmp_path / "relative.template.json").write_text(json.dumps({**_BROKEN, "Description": "relative"}))
+    monkeypatch.chdir(tmp_path)
+    relative = Path("relative.template.json")
+    assert "E3002" in {m["Rule"]["Id"] for m in scanners.cfn_lint((relative,))[relative.name]}
+    assert "CKV_AWS_18" in {c["check_id"] for c in scanners.checkov((relative,))[relative.name]["failed"]}
